@@ -1,0 +1,1 @@
+//! Entra ID credentials and the default chain.

@@ -1,0 +1,1 @@
+//! The health report of an ElasticBLAST service.

@@ -1,0 +1,1 @@
+//! Kubernetes: the job store, a search's Jobs and cluster objects.

@@ -1,0 +1,8 @@
+//! Local test servers that speak the wire protocols of the services elb talks to, so that
+//! elb's tests (Rust and Python) run against real HTTP on loopback.
+//!
+//! - [`tls`]: a test certificate authority and leaf certificates for 127.0.0.1.
+//! - [`serve`]: serving an axum router over HTTP or HTTPS on a free loopback port.
+
+pub mod serve;
+pub mod tls;
