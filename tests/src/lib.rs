@@ -4,5 +4,6 @@
 //! - [`tls`]: a test certificate authority and leaf certificates for 127.0.0.1.
 //! - [`serve`]: serving an axum router over HTTP or HTTPS on a free loopback port.
 
+pub mod jwt;
 pub mod serve;
 pub mod tls;
