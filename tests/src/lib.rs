@@ -3,7 +3,9 @@
 //!
 //! - [`tls`]: a test certificate authority and leaf certificates for 127.0.0.1.
 //! - [`serve`]: serving an axum router over HTTP or HTTPS on a free loopback port.
+//! - [`entra`]: a test Entra ID token service (client credentials grant).
 
+pub mod entra;
 pub mod jwt;
 pub mod serve;
 pub mod tls;
