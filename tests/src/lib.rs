@@ -4,7 +4,9 @@
 //! - [`tls`]: a test certificate authority and leaf certificates for 127.0.0.1.
 //! - [`serve`]: serving an axum router over HTTP or HTTPS on a free loopback port.
 //! - [`entra`]: a test Entra ID token service (client credentials grant).
+//! - [`azurite`]: starting and stopping Azurite's blob service.
 
+pub mod azurite;
 pub mod entra;
 pub mod jwt;
 pub mod serve;
