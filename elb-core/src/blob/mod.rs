@@ -1,1 +1,23 @@
 //! Azure Blob Storage transfers.
+
+pub mod auth;
+mod client;
+pub mod location;
+mod request;
+mod retry;
+mod status;
+
+pub use auth::{AccountSas, BlobAuth, STORAGE_SCOPE};
+pub use client::{BlobOptions, BlobStore, DEFAULT_SERVICE_VERSION};
+pub use location::BlobUrl;
+pub use request::{BlobRequest, BlobResponse, error_code};
+pub use retry::RetryOptions;
+
+pub mod list;
+pub mod pattern;
+pub mod progress;
+pub mod zip;
+
+pub use list::{BlobItem, ListItem, ListOptions, ListPage};
+pub use pattern::{NamePatterns, PatternFilter};
+pub use progress::{ProgressCallback, ProgressEvent, ProgressStage};
