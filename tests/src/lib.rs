@@ -5,9 +5,11 @@
 //! - [`serve`]: serving an axum router over HTTP or HTTPS on a free loopback port.
 //! - [`entra`]: a test Entra ID token service (client credentials grant).
 //! - [`azurite`]: starting and stopping Azurite's blob service.
+//! - [`fault`]: a reverse proxy that injects faults in front of any of these servers.
 
 pub mod azurite;
 pub mod entra;
+pub mod fault;
 pub mod jwt;
 pub mod serve;
 pub mod tls;
