@@ -1,1 +1,19 @@
 //! Kubernetes: the job store, a search's Jobs and cluster objects.
+//!
+//! Every operation takes an explicit namespace: nothing falls back to `default`.
+//!
+//! - [`connect_in_cluster`], [`connect_kubeconfig`], [`connect_entra`]: a kube [`kube::Client`].
+//! - [`store`]: job records in ConfigMaps.
+//! - [`search`]: a search's Jobs, status, wait and delete.
+
+pub(crate) mod api_error;
+mod bearer;
+mod connect;
+pub mod names;
+pub mod search;
+pub mod store;
+
+pub use bearer::AKS_SCOPE;
+pub use connect::{
+    InClusterPaths, KubeconfigSource, connect_entra, connect_in_cluster, connect_kubeconfig,
+};
