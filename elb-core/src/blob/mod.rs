@@ -13,11 +13,15 @@ pub use location::BlobUrl;
 pub use request::{BlobRequest, BlobResponse, error_code};
 pub use retry::RetryOptions;
 
+mod delete_prefix;
 pub mod list;
 pub mod pattern;
 pub mod progress;
+pub mod tree;
 pub mod zip;
 
 pub use list::{BlobItem, ListItem, ListOptions, ListPage};
 pub use pattern::{NamePatterns, PatternFilter};
+pub use delete_prefix::DELETE_CONCURRENCY;
 pub use progress::{ProgressCallback, ProgressEvent, ProgressStage};
+pub use zip::{ZipOptions, ZipReport};
