@@ -4,6 +4,7 @@
 //! - [`tls`]: a test certificate authority and leaf certificates for 127.0.0.1.
 //! - [`serve`]: serving an axum router over HTTP or HTTPS on a free loopback port.
 //! - [`entra`]: a test Entra ID token service (client credentials grant).
+//! - [`msi`]: a test managed identity service (IMDS and App Service shapes).
 //! - [`azurite`]: starting and stopping Azurite's blob service.
 //! - [`fault`]: a reverse proxy that injects faults in front of any of these servers.
 
@@ -11,5 +12,7 @@ pub mod azurite;
 pub mod entra;
 pub mod fault;
 pub mod jwt;
+pub mod kube;
+pub mod msi;
 pub mod serve;
 pub mod tls;
