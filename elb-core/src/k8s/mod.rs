@@ -5,11 +5,15 @@
 //! - [`connect_in_cluster`], [`connect_kubeconfig`], [`connect_entra`]: a kube [`kube::Client`].
 //! - [`store`]: job records in ConfigMaps.
 //! - [`search`]: a search's Jobs, status, wait and delete.
+//! - [`cluster`]: nodes, pod phases and `/readyz`.
+//! - [`openapi_objects`]: the OpenAPI service's objects, applied server-side.
 
 pub(crate) mod api_error;
 mod bearer;
+pub mod cluster;
 mod connect;
 pub mod names;
+pub mod openapi_objects;
 pub mod search;
 pub mod store;
 

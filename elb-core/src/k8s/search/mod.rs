@@ -119,12 +119,15 @@ where
     K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
     K::DynamicType: Default,
 {
-    let mut params = ListParams::default().labels(selector).limit(500);
+    let mut params = ListParams::default().limit(500);
+    if !selector.is_empty() {
+        params = params.labels(selector);
+    }
     let mut items = Vec::new();
     loop {
         let kind = K::kind(&Default::default()).into_owned();
         let page = api.list(&params).await.map_err(|error| {
-            let what = format!("{kind}s with {selector} in namespace {namespace}");
+            let what = format!("{kind}s with labels {selector:?} in namespace {namespace}");
             from_kube(error, "list", &what)
         })?;
         let next = page
