@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use elb_test_servers::azurite::{Azurite, AzuriteMode};
 use elb_test_servers::entra::{AppRegistration, ClientAuthMethod, EntraConfig, EntraServer};
 use elb_test_servers::jwt;
 use elb_test_servers::tls::TestCa;
@@ -30,7 +31,9 @@ async fn start() -> Fixture {
     let client = elb_core::tls::TlsOptions::new()
         .with_root_certificate_file(ca.cert_path())
         .unwrap()
-        .http_client()
+        .apply(reqwest::Client::builder().no_proxy())
+        .unwrap()
+        .build()
         .unwrap();
     Fixture {
         _ca: ca,
@@ -449,4 +452,51 @@ async fn authority_host_has_trailing_slash() {
         fixture.server.token_url("t"),
         format!("{host}t/oauth2/v2.0/token")
     );
+}
+
+#[tokio::test]
+async fn azurite_accepts_issued_token_until_expiry() {
+    let fixture = start().await;
+    let azurite_ca = TestCa::generate().unwrap();
+    let azurite = Azurite::start(AzuriteMode::HttpsOAuth(&azurite_ca))
+        .await
+        .expect("Azurite must start: run `npm ci` in the repository root");
+    let storage = elb_core::tls::TlsOptions::new()
+        .with_root_certificate_file(azurite_ca.cert_path())
+        .unwrap()
+        .apply(reqwest::Client::builder().no_proxy())
+        .unwrap()
+        .build()
+        .unwrap();
+    let list_containers = |token: String| {
+        storage
+            .get(format!("{}?comp=list", azurite.blob_endpoint()))
+            .header("x-ms-version", "2025-11-05")
+            .bearer_auth(token)
+            .send()
+    };
+
+    let assertion = service_account_token("elb-openapi-sa", 3600);
+    let (status, body) = fixture
+        .post(TENANT, &assertion_form(&assertion, STORAGE_SCOPE))
+        .await;
+    assert_eq!(status, 200, "body: {body}");
+    let token = body["access_token"].as_str().unwrap().to_string();
+    let response = list_containers(token).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let listing = response.text().await.unwrap();
+    assert!(listing.contains("<EnumerationResults"), "body: {listing}");
+
+    fixture.server.set_token_lifetime_secs(1);
+    let (status, body) = fixture
+        .post(TENANT, &assertion_form(&assertion, STORAGE_SCOPE))
+        .await;
+    assert_eq!(status, 200, "body: {body}");
+    let short_lived = body["access_token"].as_str().unwrap().to_string();
+    // Azurite 3.35 allows no clock skew, so the token is expired once its `exp` second passes.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let response = list_containers(short_lived).await.unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let error = response.text().await.unwrap();
+    assert!(error.contains("AuthenticationFailed"), "body: {error}");
 }
