@@ -15,9 +15,6 @@ use tower::{BoxError, Layer, Service};
 
 use crate::{Error, ErrorKind, Result};
 
-/// The Entra ID scope of the AKS server application, for Kubernetes API bearer tokens.
-pub const AKS_SCOPE: &str = "6dae42f8-4368-4678-94ff-3960e28e3630/.default";
-
 /// Time before expiry at which a cached Entra token is replaced.
 const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 

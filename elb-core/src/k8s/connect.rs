@@ -12,8 +12,9 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use tower::buffer::BufferLayer;
 
+use crate::auth::AKS_SCOPE;
 use crate::env::{EnvSource, non_empty};
-use crate::k8s::bearer::{AKS_SCOPE, BearerLayer, BearerSource};
+use crate::k8s::bearer::{BearerLayer, BearerSource};
 use crate::{Error, ErrorKind, Result};
 
 /// Maximum number of requests waiting for the shared service stack of a bearer-token client.

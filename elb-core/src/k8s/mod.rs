@@ -17,7 +17,6 @@ pub mod openapi_objects;
 pub mod search;
 pub mod store;
 
-pub use bearer::AKS_SCOPE;
 pub use connect::{
     InClusterPaths, KubeconfigSource, connect_entra, connect_in_cluster, connect_kubeconfig,
 };

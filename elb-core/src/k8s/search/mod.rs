@@ -1,5 +1,6 @@
 //! A search's Kubernetes Jobs: rendering, submitting, status, waiting and deleting.
 
+mod blob_markers;
 mod delete;
 mod labels;
 mod markers;
@@ -15,6 +16,7 @@ use kube::api::{Api, ListParams};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
+pub use blob_markers::{BlobMarkers, FAILURE_MARKER, SUCCESS_MARKER};
 pub use delete::{DeletePropagation, delete_search};
 pub use labels::{APP_LABEL, DB_LABEL, ELB_JOB_ID_LABEL, JobRole, SHARD_LABEL, search_selector};
 pub use markers::{FixedMarkers, MarkerSource};

@@ -1,1 +1,0 @@
-//! The health report of an ElasticBLAST service.
