@@ -218,8 +218,24 @@ pub fn repo_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
+/// The path of `azurite-blob` inside a repository root.
+const BIN_IN_REPO: &str = "node_modules/.bin/azurite-blob";
+
+/// Returns `node_modules/.bin/azurite-blob` in the repository root, or else in a folder
+/// above the running executable, such as the root above `target/debug/` when the repository
+/// has moved since the build.
 fn default_bin() -> PathBuf {
-    repo_root().join("node_modules/.bin/azurite-blob")
+    let in_build_root = repo_root().join(BIN_IN_REPO);
+    if in_build_root.is_file() {
+        return in_build_root;
+    }
+    let beside_executable = std::env::current_exe().ok().and_then(|exe| {
+        exe.ancestors()
+            .skip(1)
+            .map(|folder| folder.join(BIN_IN_REPO))
+            .find(|candidate| candidate.is_file())
+    });
+    beside_executable.unwrap_or(in_build_root)
 }
 
 /// Starts Azurite once on a free port and waits for its ready line.
