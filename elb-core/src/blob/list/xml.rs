@@ -83,6 +83,9 @@ pub(crate) fn parse_page(xml: &str) -> Result<ListPage> {
     if page.next_marker.as_deref() == Some("") {
         page.next_marker = None;
     }
+    // Azure interleaves blobs and prefixes in name order, but Azurite 3.35 sends prefixes
+    // first, so the page is sorted to keep one order for callers.
+    page.items.sort_by(|a, b| a.name().cmp(b.name()));
     Ok(page)
 }
 
@@ -246,6 +249,10 @@ mod tests {
     fn page_items_and_marker() {
         let page = parse_page(PAGE).unwrap();
         assert_eq!(page.items.len(), 4);
+        let names: Vec<&str> = page.items.iter().map(ListItem::name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
         assert_eq!(
             page.next_marker.as_deref(),
             Some("2!84!MDAwMDE5IWpvYi9tZXRhZGF0YS8-")
