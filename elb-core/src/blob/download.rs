@@ -1,0 +1,341 @@
+//! Downloads: parallel ranged reads pinned to one ETag, resumed after a broken body, and
+//! verified against the stored MD5.
+
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use md5::{Digest, Md5};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tracing::Instrument;
+
+use super::client::BlobStore;
+use super::plan::{MIB, split_ranges};
+use super::upload::join_error;
+use crate::{Error, ErrorKind, Result};
+
+/// Settings of one download.
+#[derive(Clone, Debug)]
+pub struct DownloadOptions {
+    /// Bytes per ranged request.
+    pub range_size: u64,
+    /// Maximum number of ranges in flight; memory use is at most this many ranges.
+    pub concurrency: usize,
+    /// Whether to compare the content with the blob's stored MD5, when it has one.
+    pub verify_md5: bool,
+}
+
+impl Default for DownloadOptions {
+    fn default() -> Self {
+        Self {
+            range_size: 4 * MIB,
+            concurrency: 16,
+            verify_md5: true,
+        }
+    }
+}
+
+/// The outcome of a download.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DownloadReport {
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// The ETag every range was read from.
+    pub etag: String,
+    /// The blob's stored MD5, if it has one.
+    pub content_md5: Option<[u8; 16]>,
+    /// Whether the content was compared with the stored MD5 and matched.
+    pub verified: bool,
+}
+
+/// Where downloaded ranges go, in order.
+enum Sink<'a> {
+    File(std::fs::File),
+    Memory(Vec<u8>),
+    Writer(&'a mut (dyn AsyncWrite + Send + Unpin)),
+}
+
+impl BlobStore {
+    /// Downloads a blob to a file, replacing it only when the download is complete.
+    ///
+    /// The content goes to a temporary file in the target's folder, which is renamed over
+    /// the target once every byte arrived and the MD5 matched. On failure the temporary file
+    /// is removed and an existing target is left untouched.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ErrorKind::NotFound`] for a missing blob,
+    /// [`ErrorKind::PreconditionFailed`] when the blob changed during the download,
+    /// [`ErrorKind::Integrity`] when the content does not match the stored MD5, and the typed
+    /// error of any failed request or file operation.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future removes the temporary file and leaves the target untouched.
+    pub async fn download_file(
+        &self,
+        container: &str,
+        name: &str,
+        path: impl AsRef<Path>,
+        options: &DownloadOptions,
+    ) -> Result<DownloadReport> {
+        let path = path.as_ref();
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}."))
+            .suffix(".partial")
+            .tempfile_in(folder)
+            .map_err(|error| file_error("cannot create a temporary file in", folder, error))?;
+        let file = temp
+            .as_file()
+            .try_clone()
+            .map_err(|error| file_error("cannot open", temp.path(), error))?;
+
+        let span = tracing::debug_span!(
+            "blob.download",
+            blob.container = container,
+            blob.name = name
+        );
+        let operation = self.download_into(container, name, Sink::File(file), options);
+        let (report, _) = self
+            .with_deadline("download", operation.instrument(span))
+            .await?;
+        temp.persist(path)
+            .map_err(|error| file_error("cannot replace", path, error.error))?;
+        Ok(report)
+    }
+
+    /// Downloads a blob into memory.
+    ///
+    /// # Errors
+    ///
+    /// As [`BlobStore::download_file`], without the file errors.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future discards what was read.
+    pub async fn download_bytes(
+        &self,
+        container: &str,
+        name: &str,
+        options: &DownloadOptions,
+    ) -> Result<(Bytes, DownloadReport)> {
+        let span = tracing::debug_span!(
+            "blob.download",
+            blob.container = container,
+            blob.name = name
+        );
+        let operation = self.download_into(container, name, Sink::Memory(Vec::new()), options);
+        let (report, sink) = self
+            .with_deadline("download", operation.instrument(span))
+            .await?;
+        match sink {
+            Some(Sink::Memory(data)) => Ok((Bytes::from(data), report)),
+            _ => unreachable!("a memory download returns its buffer"),
+        }
+    }
+
+    /// Downloads a blob into an async writer, in order.
+    ///
+    /// The writer may have received part of the content when an error is returned, and the
+    /// MD5 check happens after the last byte was written.
+    ///
+    /// # Errors
+    ///
+    /// As [`BlobStore::download_file`], and when the writer fails.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future stops the download; the writer keeps what it received.
+    pub async fn download_to_writer(
+        &self,
+        container: &str,
+        name: &str,
+        writer: &mut (dyn AsyncWrite + Send + Unpin),
+        options: &DownloadOptions,
+    ) -> Result<DownloadReport> {
+        let span = tracing::debug_span!(
+            "blob.download",
+            blob.container = container,
+            blob.name = name
+        );
+        let operation = self.download_into(container, name, Sink::Writer(writer), options);
+        let (report, _) = self
+            .with_deadline("download", operation.instrument(span))
+            .await?;
+        Ok(report)
+    }
+
+    async fn download_into<'a>(
+        &self,
+        container: &str,
+        name: &str,
+        mut sink: Sink<'a>,
+        options: &DownloadOptions,
+    ) -> Result<(DownloadReport, Option<Sink<'a>>)> {
+        if options.range_size == 0 || options.concurrency == 0 {
+            return Err(Error::invalid_input(
+                "download range size and concurrency must be at least 1",
+            ));
+        }
+        let first = self
+            .first_range(container, name, options.range_size)
+            .await?;
+        let mut hasher = options.verify_md5.then(Md5::new);
+        let total = first.total;
+        let mut written = first.data.len() as u64;
+        hasher = write_chunk(&mut sink, first.data.clone(), hasher).await?;
+
+        let done = first.data.len() as u64;
+        let ranges: Vec<Range<u64>> = split_ranges(total - done, options.range_size)
+            .into_iter()
+            .map(|range| range.start + done..range.end + done)
+            .collect();
+        let etag = first.etag.clone();
+        let mut chunks = futures::stream::iter(ranges)
+            .map(|range| self.read_range(container, name, &etag, range))
+            .buffered(options.concurrency);
+        while let Some(chunk) = chunks.try_next().await? {
+            written += chunk.len() as u64;
+            hasher = write_chunk(&mut sink, chunk, hasher).await?;
+        }
+        if written != total {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!("download of blob {container}/{name} got {written} of {total} bytes"),
+            )
+            .with_target(self.blob_url(container, name)));
+        }
+        let sink = finish_sink(sink).await?;
+
+        let verified = match (hasher, first.content_md5) {
+            (Some(hasher), Some(expected)) => {
+                let actual: [u8; 16] = hasher.finalize().into();
+                if actual != expected {
+                    return Err(Error::new(
+                        ErrorKind::Integrity,
+                        format!(
+                            "downloaded content of blob {container}/{name} does not match its \
+                             stored Content-MD5 (expected {}, got {})",
+                            hex::encode(expected),
+                            hex::encode(actual)
+                        ),
+                    )
+                    .with_target(self.blob_url(container, name)));
+                }
+                true
+            }
+            _ => false,
+        };
+        let report = DownloadReport {
+            bytes: written,
+            etag: first.etag,
+            content_md5: first.content_md5,
+            verified,
+        };
+        Ok((report, sink))
+    }
+}
+
+/// Writes one chunk to the sink in order and feeds it to the MD5, off the async threads
+/// for files.
+async fn write_chunk(
+    sink: &mut Sink<'_>,
+    chunk: Bytes,
+    hasher: Option<Md5>,
+) -> Result<Option<Md5>> {
+    match sink {
+        Sink::File(file) => {
+            let mut file = file.try_clone().map_err(|error| {
+                Error::new(ErrorKind::Transport, "cannot write the download").with_source(error)
+            })?;
+            tokio::task::spawn_blocking(move || {
+                file.write_all(&chunk).map_err(|error| {
+                    Error::new(ErrorKind::Transport, "cannot write the downloaded content")
+                        .with_source(error)
+                })?;
+                Ok(update(hasher, &chunk))
+            })
+            .await
+            .map_err(join_error)?
+        }
+        Sink::Memory(data) => {
+            data.extend_from_slice(&chunk);
+            Ok(update_off_thread(hasher, chunk).await?)
+        }
+        Sink::Writer(writer) => {
+            writer.write_all(&chunk).await.map_err(|error| {
+                Error::new(ErrorKind::Transport, "cannot write the downloaded content")
+                    .with_source(error)
+            })?;
+            Ok(update_off_thread(hasher, chunk).await?)
+        }
+    }
+}
+
+async fn finish_sink(sink: Sink<'_>) -> Result<Option<Sink<'_>>> {
+    match sink {
+        Sink::File(file) => {
+            tokio::task::spawn_blocking(move || file.sync_all())
+                .await
+                .map_err(join_error)?
+                .map_err(|error| {
+                    Error::new(ErrorKind::Transport, "cannot flush the downloaded file")
+                        .with_source(error)
+                })?;
+            Ok(None)
+        }
+        Sink::Writer(writer) => {
+            writer.flush().await.map_err(|error| {
+                Error::new(ErrorKind::Transport, "cannot flush the download writer")
+                    .with_source(error)
+            })?;
+            Ok(None)
+        }
+        memory => Ok(Some(memory)),
+    }
+}
+
+fn update(hasher: Option<Md5>, chunk: &[u8]) -> Option<Md5> {
+    hasher.map(|mut hasher| {
+        hasher.update(chunk);
+        hasher
+    })
+}
+
+async fn update_off_thread(hasher: Option<Md5>, chunk: Bytes) -> Result<Option<Md5>> {
+    if hasher.is_none() {
+        return Ok(None);
+    }
+    tokio::task::spawn_blocking(move || update(hasher, &chunk))
+        .await
+        .map_err(join_error)
+}
+
+fn file_error(what: &str, path: &Path, error: std::io::Error) -> Error {
+    let kind = match error.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+        _ => ErrorKind::InvalidInput,
+    };
+    Error::new(kind, format!("{what} {}", path.display()))
+        .with_target(path.display().to_string())
+        .with_source(error)
+}
+
+/// The first range of a download, which fixes the size, ETag and stored MD5.
+pub(crate) struct FirstRange {
+    pub(crate) data: Bytes,
+    pub(crate) total: u64,
+    pub(crate) etag: String,
+    pub(crate) content_md5: Option<[u8; 16]>,
+}
