@@ -1,10 +1,28 @@
 //! Python bindings for elb-core, imported as `elb_py`.
+//!
+//! Every operation comes in two calling styles. The plain name (`upload_file`) blocks the
+//! calling thread with the GIL released, so many Python threads can run operations at once.
+//! The same name with an `_async` suffix (`upload_file_async`) returns an awaitable for
+//! asyncio. Both run on one tokio runtime shared by the whole process.
 
 use pyo3::prelude::*;
+
+mod auth;
+mod convert;
+mod errors;
+mod logging;
+mod runtime;
 
 /// The `elb_py._native` extension module.
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_class::<auth::Credential>()?;
+    module.add_class::<auth::ClientSecretCredentialPy>()?;
+    module.add_class::<auth::WorkloadIdentityCredentialPy>()?;
+    module.add_class::<auth::ManagedIdentityCredentialPy>()?;
+    module.add_class::<auth::AzureCliCredentialPy>()?;
+    module.add_class::<auth::DefaultChainPy>()?;
+    logging::install(module.py());
     Ok(())
 }

@@ -1,0 +1,66 @@
+"""Python bindings for elb: Entra ID credentials, Azure Blob Storage transfers and the
+Kubernetes objects of ElasticBLAST searches.
+
+Every operation has two calling styles. The plain name blocks the calling thread with the
+GIL released, so threads (such as FastAPI's thread pool) run operations in parallel. The
+same name with an ``_async`` suffix returns an awaitable for asyncio; cancelling it aborts
+the operation. Rust log events reach the standard ``logging`` module under the ``elb``
+logger.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    AlreadyExistsError,
+    AuthenticationError,
+    ConflictError,
+    ElbError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    ServiceError,
+    ThrottledError,
+    TimedOutError,
+    TransportError,
+    UnavailableError,
+)
+from ._native import (
+    AzureCliCredential,
+    ClientSecretCredential,
+    Credential,
+    DefaultChain,
+    ManagedIdentityCredential,
+    WorkloadIdentityCredential,
+    __version__,
+)
+from ._tokens import AccessToken, AccessTokenInfo
+
+__all__ = [
+    "__version__",
+    # credentials
+    "Credential",
+    "ClientSecretCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "AzureCliCredential",
+    "DefaultChain",
+    "AccessToken",
+    "AccessTokenInfo",
+    # errors
+    "ElbError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "ConflictError",
+    "PreconditionFailedError",
+    "PermissionDeniedError",
+    "AuthenticationError",
+    "ThrottledError",
+    "InvalidInputError",
+    "TimedOutError",
+    "IntegrityError",
+    "UnavailableError",
+    "TransportError",
+    "ServiceError",
+]

@@ -1,0 +1,219 @@
+//! The process-wide tokio runtime and the two calling styles built on it.
+//!
+//! Blocking calls spawn their future on the runtime and wait for it with the GIL released.
+//! Async calls return an `asyncio.Future` that the runtime completes through
+//! `loop.call_soon_threadsafe`; cancelling that future aborts the Rust task.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use pyo3::IntoPyObjectExt;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyCFunction;
+use tokio::runtime::Runtime;
+use tokio::task::AbortHandle;
+
+use crate::errors;
+
+/// How often a blocked call takes the GIL back to run Python signal handlers (Ctrl-C).
+const SIGNAL_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// Returns the shared multi-thread runtime, creating it on first use.
+///
+/// NOTE: a tokio runtime does not survive `fork()`. A process that forks after the first
+/// elb_py call (for example a pre-loading web server) must make calls only in the parent or
+/// only in the children.
+pub(crate) fn runtime() -> &'static Runtime {
+    RUNTIME.get_or_init(|| {
+        elb_core::tls::install_crypto_provider();
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("elb-py-worker")
+            .build()
+            .expect("the operating system refused to start the elb_py runtime threads")
+    })
+}
+
+/// The outcome of a spawned task: its own result, or the text of the panic that ended it.
+type TaskOutcome<T> = Result<elb_core::Result<T>, String>;
+
+/// Runs `future` on the shared runtime and waits for it with the GIL released.
+///
+/// The caller converts every argument to owned Rust values before calling, so no Python
+/// object is touched while the GIL is released. A pending Python signal (Ctrl-C on the main
+/// thread) aborts the task and raises the signal's exception.
+pub(crate) fn block_on<F, T>(py: Python<'_>, future: F) -> PyResult<T>
+where
+    F: Future<Output = elb_core::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (sender, receiver) = mpsc::sync_channel::<TaskOutcome<T>>(1);
+    let task = runtime().spawn(async move {
+        let outcome = AssertUnwindSafe(future)
+            .catch_unwind()
+            .await
+            .map_err(|panic| panic_text(panic.as_ref()));
+        // The receiver is gone only when the waiting thread gave up after a signal.
+        let _ = sender.send(outcome);
+    });
+    let abort = task.abort_handle();
+
+    let waited: PyResult<TaskOutcome<T>> = py.detach(move || {
+        loop {
+            match receiver.recv_timeout(SIGNAL_POLL_INTERVAL) {
+                Ok(outcome) => return Ok(outcome),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Ok(Err("the task ended without a result".to_owned()));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(signal) = Python::attach(|py| py.check_signals()) {
+                        abort.abort();
+                        return Err(signal);
+                    }
+                }
+            }
+        }
+    });
+
+    match waited? {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(errors::to_pyerr(py, &error)),
+        Err(panic) => Err(PyRuntimeError::new_err(format!(
+            "elb_py internal error: a Rust task panicked: {panic}"
+        ))),
+    }
+}
+
+/// Spawns `future` on the shared runtime and returns an `asyncio.Future` for its result.
+///
+/// The future belongs to the running event loop of the calling thread. Cancelling it aborts
+/// the Rust task at its next suspension point.
+///
+/// # Errors
+///
+/// Raises `RuntimeError` when the calling thread has no running event loop.
+pub(crate) fn spawn_awaitable<'py, F, T>(py: Python<'py>, future: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = elb_core::Result<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let py_future = event_loop.call_method0("create_future")?;
+
+    let loop_ref = event_loop.unbind();
+    let future_ref = py_future.clone().unbind();
+    let task = runtime().spawn(async move {
+        let outcome = AssertUnwindSafe(future)
+            .catch_unwind()
+            .await
+            .map_err(|panic| panic_text(panic.as_ref()));
+        Python::attach(|py| deliver(py, &loop_ref, &future_ref, outcome));
+    });
+
+    let on_done = AbortOnCancel {
+        handle: task.abort_handle(),
+    };
+    py_future.call_method1("add_done_callback", (on_done,))?;
+    Ok(py_future)
+}
+
+/// Converts a task's outcome to Python and schedules it on the future's event loop.
+fn deliver<T>(py: Python<'_>, event_loop: &Py<PyAny>, future: &Py<PyAny>, outcome: TaskOutcome<T>)
+where
+    T: for<'a> IntoPyObject<'a>,
+{
+    let (exception, value) = match outcome {
+        Ok(Ok(value)) => match value.into_py_any(py) {
+            Ok(object) => (py.None(), object),
+            Err(error) => (error.into_value(py).into_any(), py.None()),
+        },
+        Ok(Err(error)) => (
+            errors::to_pyerr(py, &error).into_value(py).into_any(),
+            py.None(),
+        ),
+        Err(panic) => {
+            let error = PyRuntimeError::new_err(format!(
+                "elb_py internal error: a Rust task panicked: {panic}"
+            ));
+            (error.into_value(py).into_any(), py.None())
+        }
+    };
+
+    let resolve = match resolve_function(py) {
+        Ok(resolve) => resolve,
+        Err(error) => {
+            error.write_unraisable(py, None);
+            return;
+        }
+    };
+    let scheduled = event_loop.bind(py).call_method1(
+        "call_soon_threadsafe",
+        (resolve, future.bind(py), exception, value),
+    );
+    if let Err(error) = scheduled {
+        // The loop was closed before the task finished, so nobody awaits the result.
+        tracing::debug!(target: "elb_py::runtime", error = %error, "event loop closed before an async call finished");
+    }
+}
+
+/// Returns the `_resolve_future` helper as a Python callable, created once per process.
+fn resolve_function(py: Python<'_>) -> PyResult<&Bound<'_, PyCFunction>> {
+    static RESOLVE: PyOnceLock<Py<PyCFunction>> = PyOnceLock::new();
+    RESOLVE
+        .get_or_try_init(py, || {
+            wrap_pyfunction!(resolve_future, py).map(Bound::unbind)
+        })
+        .map(|function| function.bind(py))
+}
+
+/// Sets the result or exception of `future` unless it is already done (cancelled).
+#[pyfunction]
+fn resolve_future(
+    future: &Bound<'_, PyAny>,
+    exception: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    if future.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    if exception.is_none() {
+        future.call_method1("set_result", (value,))?;
+    } else {
+        future.call_method1("set_exception", (exception,))?;
+    }
+    Ok(())
+}
+
+/// A done-callback that aborts the Rust task when its `asyncio.Future` is cancelled.
+#[pyclass(frozen)]
+struct AbortOnCancel {
+    handle: AbortHandle,
+}
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0("cancelled")?.is_truthy()? {
+            self.handle.abort();
+        }
+        Ok(())
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a non-text panic payload".to_owned()
+    }
+}
