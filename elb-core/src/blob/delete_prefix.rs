@@ -1,10 +1,8 @@
 //! Deleting every blob under a prefix.
 
 use futures::{StreamExt, TryStreamExt, stream};
-use http::Method;
 
 use super::client::BlobStore;
-use super::request::BlobRequest;
 use super::tree::plan::directory_prefix;
 use crate::{Error, ErrorKind, Result};
 
@@ -56,11 +54,8 @@ impl BlobStore {
 
     /// Deletes one blob with its snapshots; returns `false` when it did not exist.
     async fn delete_if_present(&self, container: &str, name: String) -> Result<bool> {
-        let request = BlobRequest::new("delete blob", Method::DELETE)
-            .blob(container, name)
-            .header("x-ms-delete-snapshots", "include");
-        match self.send(&request).await {
-            Ok(_) => Ok(true),
+        match self.delete_blob(container, &name).await {
+            Ok(()) => Ok(true),
             Err(error) if error.kind() == ErrorKind::NotFound && is_blob_missing(&error) => {
                 Ok(false)
             }

@@ -35,4 +35,5 @@ pub use list::{BlobItem, ListItem, ListOptions, ListPage};
 pub use pattern::{NamePatterns, PatternFilter};
 pub use delete_prefix::DELETE_CONCURRENCY;
 pub use progress::{ProgressCallback, ProgressEvent, ProgressStage};
+pub use tree::{FailedFile, PropertiesResult, TreeOptions, TreeReport};
 pub use zip::{ZipOptions, ZipReport};

@@ -26,6 +26,9 @@ pub enum ProgressStage {
     Bytes,
     /// [`ProgressEvent::file`] finished.
     FileDone,
+    /// [`ProgressEvent::file`] was not transferred because its destination exists; it
+    /// counts as done.
+    FileSkipped,
     /// [`ProgressEvent::file`] failed; [`ProgressEvent::error`] holds the reason.
     FileFailed,
     /// Every file finished, failed or was cancelled; this is the last event.
@@ -40,7 +43,7 @@ pub struct ProgressEvent {
     pub stage: ProgressStage,
     /// Number of files selected for transfer.
     pub files_total: u64,
-    /// Number of files transferred so far.
+    /// Number of files transferred, or skipped because their destination exists, so far.
     pub files_done: u64,
     /// Number of files that failed so far.
     pub files_failed: u64,
@@ -133,6 +136,14 @@ impl ProgressTracker {
             .fetch_add(unreported_bytes, Ordering::Relaxed);
         self.files_done.fetch_add(1, Ordering::Relaxed);
         self.emit(ProgressStage::FileDone, Some(file), None);
+    }
+
+    /// Records a file skipped because its destination exists, and sends a
+    /// [`ProgressStage::FileSkipped`] event; its `bytes` count as done.
+    pub(crate) fn file_skipped(&self, file: &str, bytes: u64) {
+        self.bytes_done.fetch_add(bytes, Ordering::Relaxed);
+        self.files_done.fetch_add(1, Ordering::Relaxed);
+        self.emit(ProgressStage::FileSkipped, Some(file), None);
     }
 
     /// Records a failed file and sends a [`ProgressStage::FileFailed`] event.
