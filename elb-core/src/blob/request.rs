@@ -8,6 +8,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use super::auth::Authorizer;
 use super::client::BlobStore;
 use super::retry::is_retryable_status;
 use super::status::{error_from_response, error_from_transport, service_error_code};
@@ -174,13 +175,13 @@ impl BlobStore {
                     let headers = response.headers().clone();
                     let body = read_error_body(response).await;
                     let error = error_from_response(request, &target, status, &headers, &body);
-                    if status == 401 && !token_refreshed {
-                        // A cached token may have been revoked: fetch a new one once.
+                    let bearer = matches!(self.inner.authorizer, Authorizer::Bearer(_));
+                    if bearer && error.kind() == ErrorKind::Authentication && !token_refreshed {
+                        // The cached token may have expired early or been revoked: fetch a
+                        // new one and try once more.
                         token_refreshed = true;
                         self.inner.authorizer.invalidate_token();
-                        if matches!(self.inner.authorizer, super::auth::Authorizer::Bearer(_)) {
-                            continue;
-                        }
+                        continue;
                     }
                     if !is_retryable_status(status) {
                         return Err(error);
