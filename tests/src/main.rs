@@ -31,6 +31,8 @@ SIGTERM, SIGINT or the end of stdin.
 Options:
   --azurite http|https  Start Azurite's blob service over HTTP, or over HTTPS with bearer
                         tokens accepted (--oauth basic)
+  --kube                Start the test Kubernetes API server (HTTPS, bearer token), with
+                        its job controller stepping every 200 ms
   -h, --help            Print this help
 ";
 
@@ -39,6 +41,8 @@ Options:
 struct Args {
     /// The scheme of Azurite's blob endpoint, when Azurite is requested.
     azurite: Option<Scheme>,
+    /// Whether to start the test Kubernetes API server.
+    kube: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,6 +91,7 @@ impl Args {
                         }
                     });
                 }
+                "--kube" => args.kube = true,
                 other => return Err(format!("unknown option {other:?}: see --help")),
             }
         }
@@ -176,7 +181,31 @@ async fn start_servers(args: &Args, ca: &TestCa, running: &mut Running) -> std::
             start_azurite(scheme, ca, running).await?,
         );
     }
+    if args.kube {
+        description.insert("kube".to_string(), start_kube(ca, running).await?);
+    }
     Ok(Value::Object(description))
+}
+
+/// Starts the test Kubernetes API server with its controller stepping on a timer, and writes
+/// a kubeconfig for the `default` namespace next to the CA certificate.
+async fn start_kube(ca: &TestCa, running: &mut Running) -> std::io::Result<Value> {
+    let server = elb_test_servers::kube::KubeApiServer::start(ca).await?;
+    let kubeconfig = ca.dir().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig, "default")?;
+    tracing::info!(url = %server.url(), "Kubernetes API server started");
+    let description = json!({
+        "url": server.url(),
+        "token": server.token(),
+        "kubeconfig": kubeconfig.display().to_string(),
+    });
+    running.keep(
+        server
+            .controller()
+            .start_ticking(std::time::Duration::from_millis(200)),
+    );
+    running.keep(server);
+    Ok(description)
 }
 
 async fn start_azurite(
@@ -268,12 +297,23 @@ mod tests {
     fn azurite_flag_takes_scheme() {
         let expected = Command::Run(Args {
             azurite: Some(Scheme::Https),
+            ..Args::default()
         });
         assert_eq!(parse(&["--azurite", "https"]), Ok(expected));
         let expected = Command::Run(Args {
             azurite: Some(Scheme::Http),
+            ..Args::default()
         });
         assert_eq!(parse(&["--azurite=http"]), Ok(expected));
+    }
+
+    #[test]
+    fn kube_flag_starts_kube() {
+        let expected = Command::Run(Args {
+            kube: true,
+            ..Args::default()
+        });
+        assert_eq!(parse(&["--kube"]), Ok(expected));
     }
 
     #[test]

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use super::delete::{self, DeleteOptions, Propagation};
 use super::list;
 use super::meta::{Key, meta_str};
+use super::openapi;
 use super::patch;
+use super::protobuf;
 use super::resources::{self, ResourceType};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::server::Shared;
@@ -76,6 +78,12 @@ async fn route(shared: Arc<Shared>, request: Request) -> Result<Response, ApiErr
     };
     let (group, version, rest) = match segments.as_slice() {
         ["api"] => return Ok(ok(resources::core_versions(&shared.address()))),
+        ["openapi", "v3"] => return Ok(ok(openapi::root())),
+        ["openapi", "v3", rest @ ..] => {
+            return openapi::group_version(&rest.join("/"))
+                .map(ok)
+                .ok_or_else(not_found);
+        }
         ["apis"] => return Ok(ok(resources::group_list())),
         ["apis", group] => return resources::group(group).map(ok).ok_or_else(not_found),
         ["api", version, rest @ ..] => ("", *version, rest),
@@ -170,6 +178,10 @@ impl Context {
     }
 
     fn json_body(&self) -> Result<Value, ApiError> {
+        if self.content_type.starts_with(protobuf::CONTENT_TYPE) {
+            return protobuf::decode(&self.body)
+                .map_err(|message| ApiError::new(415, "UnsupportedMediaType", message));
+        }
         serde_json::from_slice(&self.body)
             .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
     }
