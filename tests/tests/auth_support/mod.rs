@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod fake_az;
+
 use std::path::PathBuf;
 
 use elb_core::auth::{RetryOptions, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions};
