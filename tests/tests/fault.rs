@@ -1,5 +1,6 @@
 //! The fault-injection proxy, in front of a small axum upstream and in front of Azurite.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -9,7 +10,9 @@ use elb_test_servers::azurite::{Azurite, AzuriteMode};
 use elb_test_servers::fault::{Fault, FaultProxy, FaultRule, Matcher, ProxyOptions};
 use elb_test_servers::serve::{ServerHandle, serve};
 use elb_test_servers::tls::TestCa;
+use futures::StreamExt;
 use http::Method;
+use tokio::sync::oneshot;
 
 const BODY_LEN: usize = 1 << 20;
 
@@ -82,6 +85,119 @@ async fn pass_through_keeps_bodies_exact() {
     assert!(echoed.bytes().await.unwrap()[..] == payload()[..]);
     assert_eq!(proxy.requests_seen(), 2);
     assert_eq!(proxy.faults_injected(), 0);
+}
+
+/// The size of each half of a body in the streaming tests.
+const HALF: usize = 256 * 1024;
+
+/// The maximum time a streaming test waits; a proxy that buffers whole bodies waits forever.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Builds a body stream that yields one half, waits for `gate`, then yields the other half.
+fn gated_halves(
+    gate: oneshot::Receiver<()>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+    futures::stream::unfold((0u8, Some(gate)), |(half, gate)| async move {
+        match half {
+            0 => Some((Ok(vec![0u8; HALF]), (1, gate))),
+            1 => {
+                if let Some(gate) = gate {
+                    gate.await.ok()?;
+                }
+                Some((Ok(vec![1u8; HALF]), (2, None)))
+            }
+            _ => None,
+        }
+    })
+}
+
+#[tokio::test]
+async fn upload_streams_before_body_ends() {
+    // The client sends its second half only after the upstream has received the first, so a
+    // proxy that read the whole request body before forwarding would never finish.
+    let (seen_sender, seen_receiver) = oneshot::channel::<()>();
+    let seen_sender = Arc::new(Mutex::new(Some(seen_sender)));
+    let router = Router::new().route(
+        "/upload",
+        any(move |request: Request| {
+            let seen_sender = seen_sender.clone();
+            async move {
+                let mut received = Vec::new();
+                let mut body = request.into_body().into_data_stream();
+                while let Some(chunk) = body.next().await {
+                    received.extend_from_slice(&chunk.unwrap());
+                    if received.len() >= HALF
+                        && let Some(sender) = seen_sender.lock().unwrap().take()
+                    {
+                        let _ = sender.send(());
+                    }
+                }
+                let ones = received.iter().filter(|byte| **byte == 1).count();
+                format!("{} {ones}", received.len())
+            }
+        }),
+    );
+    let upstream = serve(router, None).await.unwrap();
+    let proxy = FaultProxy::start(&upstream.url(), ProxyOptions::default())
+        .await
+        .unwrap();
+
+    let send = client()
+        .put(format!("{}/upload", proxy.url()))
+        .body(reqwest::Body::wrap_stream(gated_halves(seen_receiver)))
+        .send();
+    let response = tokio::time::timeout(STREAM_TIMEOUT, send)
+        .await
+        .expect("the proxy held the upload back")
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.unwrap(),
+        format!("{} {HALF}", 2 * HALF)
+    );
+}
+
+#[tokio::test]
+async fn download_streams_before_body_ends() {
+    // The upstream sends its second half only after the client has received the first.
+    let (received_sender, received_receiver) = oneshot::channel::<()>();
+    let gate = Arc::new(Mutex::new(Some(received_receiver)));
+    let router = Router::new().route(
+        "/download",
+        get(move || {
+            let gate = gate.lock().unwrap().take().expect("one download");
+            async move { axum::body::Body::from_stream(gated_halves(gate)) }
+        }),
+    );
+    let upstream = serve(router, None).await.unwrap();
+    let proxy = FaultProxy::start(&upstream.url(), ProxyOptions::default())
+        .await
+        .unwrap();
+
+    let download = async {
+        let mut response = client()
+            .get(format!("{}/download", proxy.url()))
+            .send()
+            .await
+            .unwrap();
+        let mut received = Vec::new();
+        let mut received_sender = Some(received_sender);
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            received.extend_from_slice(&chunk);
+            if received.len() >= HALF
+                && let Some(sender) = received_sender.take()
+            {
+                let _ = sender.send(());
+            }
+        }
+        received
+    };
+    let received = tokio::time::timeout(STREAM_TIMEOUT, download)
+        .await
+        .expect("the proxy held the download back");
+    assert_eq!(received.len(), 2 * HALF);
+    assert!(received[..HALF].iter().all(|byte| *byte == 0));
+    assert!(received[HALF..].iter().all(|byte| *byte == 1));
 }
 
 #[tokio::test]
