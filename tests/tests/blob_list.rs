@@ -2,9 +2,12 @@
 
 mod blob_tree_support;
 
-use blob_tree_support::{azurite_store, create_container, put_blob, put_blob_without_md5};
+use blob_tree_support::{
+    azurite_store, create_container, put_blob, put_blob_without_md5, shared_key_store,
+};
 use elb_core::ErrorKind;
 use elb_core::blob::{ListItem, ListOptions};
+use elb_test_servers::fault::{Fault, FaultProxy, FaultRule, Matcher, ProxyOptions};
 use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 
@@ -47,6 +50,35 @@ async fn listing_follows_pages() {
         .await
         .unwrap();
     assert_eq!(all.len(), 24);
+}
+
+#[tokio::test]
+async fn listing_retries_a_failed_page() {
+    let (azurite, direct) = azurite_store().await;
+    create_container(&direct, "retry").await;
+    for index in 0..9 {
+        put_blob(&direct, "retry", &format!("r/{index}"), b"x").await;
+    }
+    let upstream = format!("http://127.0.0.1:{}", azurite.port());
+    let proxy = FaultProxy::start(&upstream, ProxyOptions::default())
+        .await
+        .unwrap();
+    let rule = proxy.add_rule(FaultRule::new(
+        Matcher::any().query_contains("comp=list").nth(2),
+        Fault::internal_error(),
+    ));
+    let store = shared_key_store(&format!("{}/devstoreaccount1", proxy.url()));
+
+    let options = ListOptions::prefix("r/").with_page_size(4);
+    let names: Vec<String> = store
+        .list("retry", &options)
+        .map_ok(|item| item.name().to_owned())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rule.faults_injected(), 1);
+    let expected: Vec<String> = (0..9).map(|index| format!("r/{index}")).collect();
+    assert_eq!(names, expected);
 }
 
 #[tokio::test]

@@ -7,11 +7,13 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use blob_tree_support::{
-    azurite_store, create_container, put_blob, put_blob_without_md5, python, read_tree, result_tree,
+    azurite_store, create_container, put_blob, put_blob_without_md5, python, read_tree,
+    result_tree, shared_key_store,
 };
 use elb_core::ErrorKind;
 use elb_core::blob::zip::ZipStreamWriter;
 use elb_core::blob::{NamePatterns, ProgressEvent, ProgressStage, ZipOptions};
+use elb_test_servers::fault::{Fault, FaultProxy, FaultRule, Matcher, ProxyOptions};
 use serde_json::Value;
 
 /// Python script that checks an archive and prints its entries as JSON: name, size, CRC,
@@ -175,6 +177,46 @@ async fn zip_with_patterns_and_deflate() {
         assert_eq!(entry["method"], expected_method, "{name}");
     }
     unzip_test(&path);
+}
+
+#[tokio::test]
+async fn zip_resumes_broken_blob_body() {
+    let (azurite, direct) = azurite_store().await;
+    create_container(&direct, "results").await;
+    let local = result_tree("B2-pathogen-E16-1N");
+    upload_tree(&direct, "results", "job/", &local).await;
+
+    let upstream = format!("http://127.0.0.1:{}", azurite.port());
+    let proxy = FaultProxy::start(&upstream, ProxyOptions::default())
+        .await
+        .unwrap();
+    let rule = proxy.add_rule(FaultRule::new(
+        Matcher::any()
+            .method(http::Method::GET)
+            .path_contains(".out.gz")
+            .first(1),
+        Fault::TruncatedBody,
+    ));
+    let store = shared_key_store(&format!("{}/devstoreaccount1", proxy.url()));
+
+    let mut archive = Vec::new();
+    let report = store
+        .zip_prefix("results", "job", &ZipOptions::default(), &mut archive)
+        .await
+        .unwrap();
+    assert_eq!(rule.faults_injected(), 1);
+    assert_eq!(report.md5_verified, report.entries.len() as u64);
+
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("resumed.zip");
+    std::fs::write(&path, &archive).unwrap();
+    let inspected = inspect(&path);
+    assert_eq!(inspected["bad"], Value::Null);
+    let files = read_tree(&local);
+    for (entry, (name, data)) in inspected["entries"].as_array().unwrap().iter().zip(&files) {
+        assert_eq!(entry["name"], name.as_str());
+        assert_eq!(entry["md5"], blob_tree_support::md5_hex(data), "{name}");
+    }
 }
 
 #[tokio::test]

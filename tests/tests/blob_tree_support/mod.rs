@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use elb_core::blob::{BlobAuth, BlobOptions, BlobRequest, BlobStore, RetryOptions};
-use elb_test_servers::azurite::{Azurite, AzuriteMode};
+use elb_test_servers::azurite::{ACCOUNT_KEY, ACCOUNT_NAME, Azurite, AzuriteMode};
 use http::Method;
 use md5::{Digest, Md5};
 
@@ -19,6 +19,13 @@ pub async fn azurite_store() -> (Azurite, BlobStore) {
     let azurite = Azurite::start(AzuriteMode::Http)
         .await
         .expect("Azurite must start for this test (run `npm ci` in the repository root)");
+    let store = shared_key_store(&azurite.blob_endpoint());
+    (azurite, store)
+}
+
+/// Returns a store with Azurite's Shared Key for an account URL (Azurite's, or a proxy's
+/// followed by `/devstoreaccount1`), with short retries so failing tests end quickly.
+pub fn shared_key_store(account_url: &str) -> BlobStore {
     let options = BlobOptions {
         retry: RetryOptions {
             max_retries: 2,
@@ -27,13 +34,12 @@ pub async fn azurite_store() -> (Azurite, BlobStore) {
         },
         ..BlobOptions::default()
     };
-    let store = BlobStore::new(
-        &azurite.blob_endpoint(),
-        BlobAuth::shared_key(azurite.account_name(), azurite.account_key()),
+    BlobStore::new(
+        account_url,
+        BlobAuth::shared_key(ACCOUNT_NAME, ACCOUNT_KEY),
         options,
     )
-    .unwrap();
-    (azurite, store)
+    .unwrap()
 }
 
 /// Creates a container.
