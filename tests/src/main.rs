@@ -16,9 +16,12 @@
 
 use std::any::Any;
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use elb_test_servers::azurite::{Azurite, AzuriteMode};
+use elb_test_servers::entra::{EntraConfig, EntraServer};
+use elb_test_servers::msi::{ManagedIdentityConfig, ManagedIdentityServer};
 use elb_test_servers::tls::TestCa;
 use serde_json::{Map, Value, json};
 
@@ -31,6 +34,10 @@ SIGTERM, SIGINT or the end of stdin.
 Options:
   --azurite http|https  Start Azurite's blob service over HTTP, or over HTTPS with bearer
                         tokens accepted (--oauth basic)
+  --entra CONFIG.json   Start the test Entra ID token service over HTTPS, with the tenants
+                        and app registrations in CONFIG.json
+  --msi                 Start the test managed identity service over HTTP, with the IMDS
+                        and App Service endpoints and a sample set of identities
   --kube                Start the test Kubernetes API server (HTTPS, bearer token), with
                         its job controller stepping every 200 ms
   -h, --help            Print this help
@@ -41,6 +48,10 @@ Options:
 struct Args {
     /// The scheme of Azurite's blob endpoint, when Azurite is requested.
     azurite: Option<Scheme>,
+    /// The configuration file of the test Entra ID token service, when it is requested.
+    entra: Option<PathBuf>,
+    /// Whether the test managed identity service is requested.
+    msi: bool,
     /// Whether to start the test Kubernetes API server.
     kube: bool,
 }
@@ -92,6 +103,8 @@ impl Args {
                     });
                 }
                 "--kube" => args.kube = true,
+                "--entra" => args.entra = Some(PathBuf::from(value("--entra")?)),
+                "--msi" => args.msi = true,
                 other => return Err(format!("unknown option {other:?}: see --help")),
             }
         }
@@ -184,7 +197,50 @@ async fn start_servers(args: &Args, ca: &TestCa, running: &mut Running) -> std::
     if args.kube {
         description.insert("kube".to_string(), start_kube(ca, running).await?);
     }
+    if let Some(path) = &args.entra {
+        description.insert("entra".to_string(), start_entra(path, ca, running).await?);
+    }
+    if args.msi {
+        description.insert("msi".to_string(), start_msi(running).await?);
+    }
     Ok(Value::Object(description))
+}
+
+/// Starts the test Entra ID token service with the configuration in the JSON file `path`.
+async fn start_entra(path: &Path, ca: &TestCa, running: &mut Running) -> std::io::Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        std::io::Error::new(
+            error.kind(),
+            format!(
+                "failed to read the --entra file {}: {error}",
+                path.display()
+            ),
+        )
+    })?;
+    let config: EntraConfig = serde_json::from_str(&text).map_err(|error| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "invalid --entra file {}: {error}; expected JSON like \
+                 {{\"tenants\": [\"t\"], \"apps\": [{{\"tenant\": \"t\", \"client_id\": \"c\"}}]}}",
+                path.display()
+            ),
+        )
+    })?;
+    let server = EntraServer::start(ca, config).await?;
+    tracing::info!(authority_host = %server.authority_host(), "Entra ID token service started");
+    let description = server.description();
+    running.keep(server);
+    Ok(description)
+}
+
+/// Starts the test managed identity service with its sample identities.
+async fn start_msi(running: &mut Running) -> std::io::Result<Value> {
+    let server = ManagedIdentityServer::start(ManagedIdentityConfig::sample()).await?;
+    tracing::info!(url = %server.url(), "managed identity service started");
+    let description = server.description();
+    running.keep(server);
+    Ok(description)
 }
 
 /// Starts the test Kubernetes API server with its controller stepping on a timer, and writes
@@ -314,6 +370,18 @@ mod tests {
             ..Args::default()
         });
         assert_eq!(parse(&["--kube"]), Ok(expected));
+    }
+
+    #[test]
+    fn identity_flags_are_parsed() {
+        let expected = Command::Run(Args {
+            entra: Some(PathBuf::from("entra.json")),
+            msi: true,
+            ..Args::default()
+        });
+        assert_eq!(parse(&["--entra", "entra.json", "--msi"]), Ok(expected));
+        let error = parse(&["--entra"]).unwrap_err();
+        assert!(error.contains("missing value for --entra"), "{error}");
     }
 
     #[test]

@@ -121,6 +121,16 @@ impl EntraServer {
         lock(&self.state.config).token_lifetime_secs = Some(secs);
     }
 
+    /// Describes the service as JSON for `elb-test-servers`: `url`, `authority_host` and
+    /// `tenants`.
+    pub fn description(&self) -> serde_json::Value {
+        serde_json::json!({
+            "url": self.url(),
+            "authority_host": self.authority_host(),
+            "tenants": lock(&self.state.config).tenants.clone(),
+        })
+    }
+
     /// Changes the configuration of the running service, for example to add a secret or
     /// remove a federated credential.
     pub fn update_config(&self, change: impl FnOnce(&mut EntraConfig)) {

@@ -8,6 +8,15 @@ use crate::entra::config::derived_object_id;
 /// Default lifetime of issued tokens in seconds. IMDS tokens normally last about 24 hours.
 pub const DEFAULT_MSI_TOKEN_LIFETIME_SECS: u64 = 86_399;
 
+/// Tenant of [`ManagedIdentityConfig::sample`].
+pub const SAMPLE_TENANT: &str = "72f988bf-0000-4000-8000-0000000000c1";
+
+/// Client id of the system-assigned identity of [`ManagedIdentityConfig::sample`].
+pub const SAMPLE_SYSTEM_CLIENT_ID: &str = "5a5a5a5a-0000-4000-8000-000000000001";
+
+/// Client id of the user-assigned identity of [`ManagedIdentityConfig::sample`].
+pub const SAMPLE_USER_CLIENT_ID: &str = "5a5a5a5a-0000-4000-8000-000000000002";
+
 /// A managed identity: its client id, object (principal) id and Azure resource id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManagedIdentity {
@@ -81,6 +90,15 @@ impl ManagedIdentityConfig {
             identity_header: crate::entra::error::random_guid(),
             token_lifetime_secs: None,
         }
+    }
+
+    /// Creates the configuration that `elb-test-servers --msi` serves: tenant
+    /// [`SAMPLE_TENANT`], a system-assigned identity [`SAMPLE_SYSTEM_CLIENT_ID`] and a
+    /// user-assigned identity `elb-kubelet` with client id [`SAMPLE_USER_CLIENT_ID`].
+    pub fn sample() -> Self {
+        Self::new(SAMPLE_TENANT, SAMPLE_SYSTEM_CLIENT_ID).with_user_assigned(
+            ManagedIdentity::user_assigned(SAMPLE_USER_CLIENT_ID, "elb-kubelet"),
+        )
     }
 
     /// Removes the system-assigned identity, so requests that name no identity fail.

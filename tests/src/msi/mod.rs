@@ -5,7 +5,7 @@
 //! loopback addresses, so tests never reach 169.254.169.254. Point a credential at it with
 //! `AZURE_POD_IDENTITY_AUTHORITY_HOST` ([`ManagedIdentityServer::imds_authority`]) or with
 //! `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`. Tests can make it fail as the real services
-//! do: 410 while the instance starts, 429, 500, slow answers and unknown identities.
+//! do: 410 while the instance starts, 429, 500, slow responses and unknown identities.
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {
@@ -118,7 +118,7 @@ impl ManagedIdentityServer {
         controls.faults.extend(std::iter::repeat_n(status, count));
     }
 
-    /// Answers every request with 410 for `duration` from now, as IMDS does while a new
+    /// Responds to every request with 410 for `duration` from now, as IMDS does while a new
     /// instance starts. Queued [`fail_next`](Self::fail_next) faults come first.
     pub fn gone_for(&self, duration: Duration) {
         lock(&self.state.controls).gone_until = Some(Instant::now() + duration);
@@ -132,6 +132,28 @@ impl ManagedIdentityServer {
     /// Sets the lifetime of tokens issued from now on, in seconds.
     pub fn set_token_lifetime_secs(&self, secs: u64) {
         lock(&self.state.config).token_lifetime_secs = Some(secs);
+    }
+
+    /// Describes the service as JSON for `elb-test-servers`: `url`, `imds_authority`,
+    /// `imds_token_url`, `identity_endpoint`, `identity_header`, `tenant`,
+    /// `system_client_id` (null without a system-assigned identity) and `user_assigned`
+    /// (objects with `client_id`, `object_id` and `resource_id`).
+    pub fn description(&self) -> serde_json::Value {
+        let config = lock(&self.state.config).clone();
+        let system_client_id = config
+            .system_assigned
+            .as_ref()
+            .map(|identity| identity.client_id.clone());
+        serde_json::json!({
+            "url": self.url(),
+            "imds_authority": self.imds_authority(),
+            "imds_token_url": self.imds_token_url(),
+            "identity_endpoint": self.identity_endpoint(),
+            "identity_header": config.identity_header,
+            "tenant": config.tenant,
+            "system_client_id": system_client_id,
+            "user_assigned": config.user_assigned,
+        })
     }
 
     /// Changes the configuration of the running service, for example to add or remove an
