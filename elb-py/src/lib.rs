@@ -8,10 +8,12 @@
 use pyo3::prelude::*;
 
 mod auth;
+mod blob;
 mod convert;
 mod errors;
 mod logging;
 mod runtime;
+mod transfer;
 
 /// The `elb_py._native` extension module.
 #[pymodule]
@@ -23,6 +25,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<auth::ManagedIdentityCredentialPy>()?;
     module.add_class::<auth::AzureCliCredentialPy>()?;
     module.add_class::<auth::DefaultChainPy>()?;
+    module.add_class::<blob::BlobStorePy>()?;
     logging::install(module.py());
     Ok(())
 }

@@ -28,6 +28,7 @@ from ._errors import (
 )
 from ._native import (
     AzureCliCredential,
+    BlobStore,
     ClientSecretCredential,
     Credential,
     DefaultChain,
@@ -48,6 +49,8 @@ __all__ = [
     "DefaultChain",
     "AccessToken",
     "AccessTokenInfo",
+    # blob storage
+    "BlobStore",
     # errors
     "ElbError",
     "NotFoundError",

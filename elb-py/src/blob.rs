@@ -1,0 +1,533 @@
+//! The `BlobStore` class: one storage account, its authorization and single-blob operations.
+//!
+//! Directory and prefix transfers and the ZIP of a prefix are in `transfer.rs`.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use elb_core::blob::{
+    BlobAuth, BlobItem, BlobOptions, BlobProperties, BlobStore, DownloadOptions, DownloadReport,
+    RetryOptions, UploadOptions, UploadReport,
+};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use serde_json::json;
+
+use crate::auth::Credential;
+use crate::convert::{BytesOut, Json, environment, invalid_input, rfc3339, seconds, tls_options};
+use crate::{errors, logging, runtime};
+
+/// A client for one storage account.
+#[pyclass(frozen, name = "BlobStore", module = "elb_py._native")]
+pub(crate) struct BlobStorePy {
+    pub(crate) store: BlobStore,
+}
+
+/// Returns the authorization chosen by at most one of the keyword arguments.
+fn blob_auth(
+    py: Python<'_>,
+    credential: Option<&Bound<'_, Credential>>,
+    sas: Option<String>,
+    account_key: Option<String>,
+    account_name: Option<String>,
+    account_url: &str,
+) -> PyResult<BlobAuth> {
+    let chosen = usize::from(credential.is_some())
+        + usize::from(sas.is_some())
+        + usize::from(account_key.is_some());
+    if chosen > 1 {
+        return Err(invalid_input(
+            py,
+            "more than one of credential, sas and account_key was given: pass one",
+        ));
+    }
+    if let Some(credential) = credential {
+        return Ok(BlobAuth::Credential(credential.get().shared()));
+    }
+    if let Some(sas) = sas {
+        return Ok(BlobAuth::sas(sas));
+    }
+    if let Some(key) = account_key {
+        let account = match account_name {
+            Some(name) => name,
+            None => elb_core::blob::BlobUrl::parse(account_url)
+                .ok()
+                .and_then(|url| url.account().map(str::to_owned))
+                .ok_or_else(|| {
+                    invalid_input(
+                        py,
+                        format!(
+                            "the account name cannot be read from {account_url}: pass \
+                             account_name with account_key"
+                        ),
+                    )
+                })?,
+        };
+        return Ok(BlobAuth::shared_key(account, key));
+    }
+    Ok(BlobAuth::Anonymous)
+}
+
+fn upload_report(report: UploadReport) -> Json {
+    Json(json!({
+        "bytes": report.bytes,
+        "blocks": report.blocks,
+        "etag": report.etag,
+        "content_md5": report.content_md5.map(hex_digest),
+    }))
+}
+
+fn download_report(report: &DownloadReport) -> serde_json::Value {
+    json!({
+        "bytes": report.bytes,
+        "etag": report.etag,
+        "content_md5": report.content_md5.map(hex_digest),
+        "verified": report.verified,
+    })
+}
+
+fn properties_dict(properties: BlobProperties) -> Json {
+    Json(json!({
+        "size": properties.size,
+        "etag": properties.etag,
+        "content_type": properties.content_type,
+        "last_modified": properties.last_modified.and_then(rfc3339),
+    }))
+}
+
+fn blob_item(item: BlobItem) -> serde_json::Value {
+    json!({
+        "name": item.name,
+        "size": item.size,
+        "etag": item.etag,
+        "last_modified": item.last_modified.and_then(rfc3339),
+        "content_type": item.content_type,
+        "blob_type": item.blob_type,
+    })
+}
+
+fn hex_digest(digest: [u8; 16]) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Settings of `upload_file` and `upload_bytes` from their keyword arguments.
+fn upload_options(
+    py: Python<'_>,
+    overwrite: bool,
+    content_type: Option<String>,
+    block_size: Option<u64>,
+    concurrency: Option<usize>,
+) -> PyResult<UploadOptions> {
+    let mut options = UploadOptions {
+        overwrite,
+        content_type,
+        ..UploadOptions::default()
+    };
+    if let Some(size) = block_size {
+        if size == 0 {
+            return Err(invalid_input(
+                py,
+                "block_size=0: pass a size in bytes of at least 1",
+            ));
+        }
+        options.block_size = size;
+    }
+    if let Some(limit) = concurrency {
+        if limit == 0 {
+            return Err(invalid_input(py, "concurrency=0: pass at least 1"));
+        }
+        options.concurrency = limit;
+    }
+    Ok(options)
+}
+
+#[pymethods]
+impl BlobStorePy {
+    #[new]
+    #[pyo3(signature = (account_url, *, credential = None, sas = None, account_key = None, account_name = None, ca_file = None, service_version = None, max_retries = None, connect_timeout = None, deadline = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        account_url: String,
+        credential: Option<&Bound<'_, Credential>>,
+        sas: Option<String>,
+        account_key: Option<String>,
+        account_name: Option<String>,
+        ca_file: Option<PathBuf>,
+        service_version: Option<String>,
+        max_retries: Option<u32>,
+        connect_timeout: Option<f64>,
+        deadline: Option<f64>,
+    ) -> PyResult<Self> {
+        let auth = blob_auth(py, credential, sas, account_key, account_name, &account_url)?;
+        let env = environment(None);
+        let mut options = BlobOptions {
+            tls: tls_options(py, ca_file, &env)?,
+            ..BlobOptions::default()
+        };
+        if let Some(version) = service_version {
+            options.service_version = version;
+        }
+        let mut retry = RetryOptions::default();
+        if let Some(retries) = max_retries {
+            retry.max_retries = retries;
+        }
+        if let Some(timeout) = connect_timeout {
+            retry.connect_timeout = seconds(py, "connect_timeout", timeout)?;
+        }
+        if let Some(limit) = deadline {
+            retry.deadline = Some(seconds(py, "deadline", limit)?);
+        }
+        options.retry = retry;
+        let store =
+            BlobStore::new(&account_url, auth, options).map_err(|e| errors::to_pyerr(py, &e))?;
+        Ok(Self { store })
+    }
+
+    /// The account URL, without a SAS.
+    #[getter]
+    fn account_url(&self) -> String {
+        self.store.account_url().to_string()
+    }
+
+    /// Returns the URL of a blob, or of the container when `name` is empty, without a SAS.
+    #[pyo3(signature = (container, name = ""))]
+    fn blob_url(&self, container: &str, name: &str) -> String {
+        self.store.blob_url(container, name)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("BlobStore({:?})", self.store.account_url().as_str())
+    }
+
+    // --- upload_file -----------------------------------------------------------------
+
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn upload_file(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+        path: PathBuf,
+        overwrite: bool,
+        content_type: Option<String>,
+        block_size: Option<u64>,
+        concurrency: Option<usize>,
+    ) -> PyResult<Json> {
+        let options = upload_options(py, overwrite, content_type, block_size, concurrency)?;
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move {
+            let report = store
+                .upload_file(&container, &name, &path, &options)
+                .await?;
+            Ok(upload_report(report))
+        })
+    }
+
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn upload_file_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+        path: PathBuf,
+        overwrite: bool,
+        content_type: Option<String>,
+        block_size: Option<u64>,
+        concurrency: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = upload_options(py, overwrite, content_type, block_size, concurrency)?;
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move {
+            let report = store
+                .upload_file(&container, &name, &path, &options)
+                .await?;
+            Ok(upload_report(report))
+        })
+    }
+
+    // --- upload_bytes ----------------------------------------------------------------
+
+    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None))]
+    fn upload_bytes(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+        data: PyBackedBytes,
+        overwrite: bool,
+        content_type: Option<String>,
+    ) -> PyResult<Json> {
+        let options = upload_options(py, overwrite, content_type, None, None)?;
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        let data = Bytes::from_owner(data);
+        runtime::block_on(py, async move {
+            let report = store
+                .upload_bytes(&container, &name, data, &options)
+                .await?;
+            Ok(upload_report(report))
+        })
+    }
+
+    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None))]
+    fn upload_bytes_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+        data: PyBackedBytes,
+        overwrite: bool,
+        content_type: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = upload_options(py, overwrite, content_type, None, None)?;
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        let data = Bytes::from_owner(data);
+        runtime::spawn_awaitable(py, async move {
+            let report = store
+                .upload_bytes(&container, &name, data, &options)
+                .await?;
+            Ok(upload_report(report))
+        })
+    }
+
+    // --- download_file ---------------------------------------------------------------
+
+    fn download_file(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+        path: PathBuf,
+    ) -> PyResult<Json> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move {
+            let options = DownloadOptions::default();
+            let report = store
+                .download_file(&container, &name, &path, &options)
+                .await?;
+            Ok(Json(download_report(&report)))
+        })
+    }
+
+    fn download_file_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+        path: PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move {
+            let options = DownloadOptions::default();
+            let report = store
+                .download_file(&container, &name, &path, &options)
+                .await?;
+            Ok(Json(download_report(&report)))
+        })
+    }
+
+    // --- download_bytes --------------------------------------------------------------
+
+    fn download_bytes(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+    ) -> PyResult<BytesOut> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move {
+            let options = DownloadOptions::default();
+            let (data, _) = store.download_bytes(&container, &name, &options).await?;
+            Ok(BytesOut(data))
+        })
+    }
+
+    fn download_bytes_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move {
+            let options = DownloadOptions::default();
+            let (data, _) = store.download_bytes(&container, &name, &options).await?;
+            Ok(BytesOut(data))
+        })
+    }
+
+    // --- properties, exists, delete_blob ---------------------------------------------
+
+    fn properties(&self, py: Python<'_>, container: String, name: String) -> PyResult<Json> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move {
+            Ok(properties_dict(store.properties(&container, &name).await?))
+        })
+    }
+
+    fn properties_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move {
+            Ok(properties_dict(store.properties(&container, &name).await?))
+        })
+    }
+
+    fn exists(&self, py: Python<'_>, container: String, name: String) -> PyResult<bool> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move { store.exists(&container, &name).await })
+    }
+
+    fn exists_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move { store.exists(&container, &name).await })
+    }
+
+    #[pyo3(signature = (container, name, *, missing_ok = false))]
+    fn delete_blob(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+        missing_ok: bool,
+    ) -> PyResult<bool> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, delete_blob(store, container, name, missing_ok))
+    }
+
+    #[pyo3(signature = (container, name, *, missing_ok = false))]
+    fn delete_blob_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+        missing_ok: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, delete_blob(store, container, name, missing_ok))
+    }
+
+    // --- containers ------------------------------------------------------------------
+
+    fn create_container(&self, py: Python<'_>, container: String) -> PyResult<bool> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move {
+            store.create_container_if_missing(&container).await
+        })
+    }
+
+    fn create_container_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move {
+            store.create_container_if_missing(&container).await
+        })
+    }
+
+    #[pyo3(signature = (container, *, missing_ok = false))]
+    fn delete_container(
+        &self,
+        py: Python<'_>,
+        container: String,
+        missing_ok: bool,
+    ) -> PyResult<bool> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, delete_container(store, container, missing_ok))
+    }
+
+    #[pyo3(signature = (container, *, missing_ok = false))]
+    fn delete_container_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        missing_ok: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, delete_container(store, container, missing_ok))
+    }
+
+    // --- list_blobs ------------------------------------------------------------------
+
+    #[pyo3(signature = (container, prefix = String::new()))]
+    fn list_blobs(&self, py: Python<'_>, container: String, prefix: String) -> PyResult<Json> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, list_blobs(store, container, prefix))
+    }
+
+    #[pyo3(signature = (container, prefix = String::new()))]
+    fn list_blobs_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        prefix: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, list_blobs(store, container, prefix))
+    }
+}
+
+async fn delete_blob(
+    store: BlobStore,
+    container: String,
+    name: String,
+    missing_ok: bool,
+) -> elb_core::Result<bool> {
+    if missing_ok {
+        store.delete_blob_if_exists(&container, &name).await
+    } else {
+        store.delete_blob(&container, &name).await.map(|()| true)
+    }
+}
+
+async fn delete_container(
+    store: BlobStore,
+    container: String,
+    missing_ok: bool,
+) -> elb_core::Result<bool> {
+    if missing_ok {
+        store.delete_container_if_exists(&container).await
+    } else {
+        store.delete_container(&container).await.map(|()| true)
+    }
+}
+
+async fn list_blobs(store: BlobStore, container: String, prefix: String) -> elb_core::Result<Json> {
+    let items = store.list_blobs(&container, &prefix).await?;
+    Ok(Json(serde_json::Value::Array(
+        items.into_iter().map(blob_item).collect(),
+    )))
+}
