@@ -50,6 +50,9 @@ pub struct AzuriteOptions {
     pub bin: Option<PathBuf>,
     /// The maximum time to wait for Azurite to accept connections.
     pub start_timeout: Duration,
+    /// A fixed port on 127.0.0.1; `None` picks a free port and retries with another one when
+    /// a different process takes it first.
+    pub port: Option<u16>,
 }
 
 impl Default for AzuriteOptions {
@@ -57,6 +60,7 @@ impl Default for AzuriteOptions {
         Self {
             bin: None,
             start_timeout: Duration::from_secs(20),
+            port: None,
         }
     }
 }
@@ -93,7 +97,8 @@ impl Azurite {
     /// # Errors
     ///
     /// Fails when the program is missing (run `npm ci` in the repository root), when it exits
-    /// during start-up, or when it does not accept connections within 20 seconds.
+    /// during start-up, or when it does not accept connections within 20 seconds. The error
+    /// kind is `AddrInUse` when a fixed port is taken.
     pub async fn start(mode: AzuriteMode<'_>) -> std::io::Result<Self> {
         Self::start_with(mode, AzuriteOptions::from_env()).await
     }
@@ -120,8 +125,13 @@ impl Azurite {
             ));
         }
 
+        let attempts = if options.port.is_some() {
+            1
+        } else {
+            PORT_ATTEMPTS
+        };
         let mut last_error = None;
-        for _ in 0..PORT_ATTEMPTS {
+        for _ in 0..attempts {
             match process::start_once(&bin, mode, &options).await {
                 Ok(azurite) => return Ok(azurite),
                 Err(error) if error.kind() == ErrorKind::AddrInUse => last_error = Some(error),

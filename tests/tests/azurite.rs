@@ -188,3 +188,37 @@ async fn drop_stops_azurite() {
     assert!(connect.is_err(), "port {port} still accepts connections");
     assert!(!location.exists(), "{} was not removed", location.display());
 }
+
+#[tokio::test]
+async fn occupied_port_fails_with_addr_in_use() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let options = AzuriteOptions {
+        port: Some(port),
+        ..AzuriteOptions::default()
+    };
+    let error = match Azurite::start_with(AzuriteMode::Http, options).await {
+        Ok(_) => panic!("Azurite started on occupied port {port}"),
+        Err(error) => error,
+    };
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse, "{error}");
+    assert!(error.to_string().contains(&port.to_string()), "{error}");
+}
+
+#[tokio::test]
+async fn fixed_port_is_used() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let options = AzuriteOptions {
+        port: Some(port),
+        ..AzuriteOptions::default()
+    };
+    let azurite = Azurite::start_with(AzuriteMode::Http, options)
+        .await
+        .unwrap();
+    assert_eq!(azurite.port(), port);
+    assert!(azurite.blob_endpoint().contains(&format!(":{port}/")));
+}

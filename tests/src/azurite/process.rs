@@ -24,7 +24,10 @@ pub(super) async fn start_once(
     options: &AzuriteOptions,
 ) -> std::io::Result<Azurite> {
     let workspace = tempfile::Builder::new().prefix("elb-azurite-").tempdir()?;
-    let port = free_port()?;
+    let port = match options.port {
+        Some(port) => port,
+        None => free_port()?,
+    };
     let log_path = workspace.path().join("azurite.log");
     let log = std::fs::File::create(&log_path)?;
 
