@@ -11,8 +11,9 @@ use super::retry::RetryOptions;
 use crate::tls::TlsOptions;
 use crate::{Error, ErrorKind, Result};
 
-/// The service version sent in `x-ms-version` unless [`BlobOptions::service_version`] says
-/// otherwise. Azurite 3.35 accepts it without `--skipApiVersionCheck`.
+/// The default service version sent in `x-ms-version`, which
+/// [`BlobOptions::service_version`] overrides. It is the newest version that Azurite 3.35
+/// supports, so Azurite accepts it without `--skipApiVersionCheck`.
 pub const DEFAULT_SERVICE_VERSION: &str = "2025-11-05";
 
 /// Settings shared by every request of a [`BlobStore`].
@@ -43,11 +44,11 @@ impl Default for BlobOptions {
 ///
 /// Cloning is cheap and clones share the connection pool and the token cache.
 ///
-/// Requests go through reqwest directly rather than the `azure_storage_blob` clients for
-/// three reasons: Shared Key needs the final headers of each request, which that crate
-/// (version 1.1) has no policy for; ranged downloads must resume mid-body at an exact
-/// offset under an ETag condition; and buffers must be reused without copies. The client
-/// never decompresses bodies, so `.gz` blobs arrive as stored.
+/// Requests go through reqwest directly rather than the `azure_storage_blob` 1.1 clients.
+/// Shared Key signs the final headers of each request, and that crate has no Shared Key
+/// policy. Ranged downloads must resume mid-body at an exact offset under an ETag condition,
+/// and upload buffers are reused without copies, which needs control of each request body.
+/// The client never decompresses bodies, so `.gz` blobs arrive as stored.
 #[derive(Clone)]
 pub struct BlobStore {
     pub(crate) inner: Arc<StoreInner>,
@@ -66,9 +67,9 @@ impl BlobStore {
     ///
     /// # Errors
     ///
-    /// Fails with [`ErrorKind::InvalidInput`] when the URL is not an account URL (it names a
-    /// container), when a bearer credential is combined with `http`, when a Shared Key is
-    /// not base64 or names another account, and when the TLS roots are invalid.
+    /// Fails with [`ErrorKind::InvalidInput`] when the URL names a container, or when a bearer
+    /// credential is combined with `http`. It also fails when a Shared Key is not base64 or
+    /// names another account, and when the TLS roots are invalid.
     pub fn new(account_url: &str, auth: BlobAuth, options: BlobOptions) -> Result<Self> {
         let url = BlobUrl::parse(account_url)?;
         if url.container().is_some() {
@@ -140,7 +141,7 @@ impl BlobStore {
     /// Runs `operation` within the configured deadline of one public operation.
     pub(crate) async fn with_deadline<T>(
         &self,
-        what: &str,
+        description: &str,
         operation: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         match self.inner.options.retry.deadline {
@@ -149,7 +150,10 @@ impl BlobStore {
                 Ok(result) => result,
                 Err(_) => Err(Error::new(
                     ErrorKind::TimedOut,
-                    format!("{what} did not finish within {}", format_duration(deadline)),
+                    format!(
+                        "{description} did not finish within {}",
+                        format_duration(deadline)
+                    ),
                 )),
             },
         }

@@ -50,7 +50,7 @@ pub struct DownloadReport {
     pub verified: bool,
 }
 
-/// Where downloaded ranges go, in order.
+/// The destination of downloaded ranges, written in order.
 enum Sink<'a> {
     File(std::fs::File),
     Memory(Vec<u8>),
@@ -321,13 +321,13 @@ async fn update_off_thread(hasher: Option<Md5>, chunk: Bytes) -> Result<Option<M
         .map_err(join_error)
 }
 
-fn file_error(what: &str, path: &Path, error: std::io::Error) -> Error {
+fn file_error(action: &str, path: &Path, error: std::io::Error) -> Error {
     let kind = match error.kind() {
         std::io::ErrorKind::NotFound => ErrorKind::NotFound,
         std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
         _ => ErrorKind::InvalidInput,
     };
-    Error::new(kind, format!("{what} {}", path.display()))
+    Error::new(kind, format!("{action} {}", path.display()))
         .with_target(path.display().to_string())
         .with_source(error)
 }

@@ -55,7 +55,8 @@ pub fn split_ranges(size: u64, chunk: u64) -> Vec<Range<u64>> {
 /// Block ids of one upload: all of equal length, unique per upload.
 ///
 /// An id is the base64 of a 16-hex-digit random prefix and a 5-digit block index, so every
-/// id that elb writes is 28 characters long and ids of two uploads never collide.
+/// id that elb writes is 28 characters long. Two uploads share ids only when their 64-bit
+/// random prefixes are equal.
 #[derive(Clone, Debug)]
 pub struct BlockIds {
     prefix: u64,

@@ -110,8 +110,8 @@ impl BlobStore {
     ///
     /// # Errors
     ///
-    /// Returns the typed error of the last attempt: the status and `x-ms-error-code` of a
-    /// non-retryable answer at once, or the last retryable failure when retries run out.
+    /// Returns the typed error of the last attempt. A non-retryable response fails at once with
+    /// its status and `x-ms-error-code`, and a retryable failure fails when retries run out.
     pub async fn send(&self, request: &BlobRequest) -> Result<BlobResponse> {
         let mut retry = 0;
         loop {
@@ -253,6 +253,7 @@ impl BlobStore {
             Error::invalid_input(format!("cannot build request URL {}", self.target(request)))
                 .with_source(error)
         })?;
+
         let mut built = reqwest::Request::new(request.method.clone(), url);
         let headers = built.headers_mut();
         headers.clone_from(&request.headers);
@@ -266,6 +267,8 @@ impl BlobStore {
         );
         let request_id = format!("{:032x}", rand::random::<u128>());
         headers.insert("x-ms-client-request-id", header_text(&request_id)?);
+
+        // Shared Key signs Content-Length, so it is set here instead of by the HTTP client.
         if request.method == Method::PUT || !request.body.is_empty() {
             headers.insert(
                 http::header::CONTENT_LENGTH,
@@ -275,6 +278,7 @@ impl BlobStore {
         if !request.body.is_empty() {
             *built.body_mut() = Some(reqwest::Body::from(request.body.clone()));
         }
+
         self.inner.authorizer.authorize(&mut built).await?;
         Ok(built)
     }
@@ -312,7 +316,8 @@ fn exhausted(error: Error, max_retries: u32) -> Error {
 }
 
 async fn read_error_body(response: reqwest::Response) -> Bytes {
-    // An error body is small; if it cannot be read the status and headers still classify it.
+    // An error body is small. When it cannot be read, the status and headers still classify
+    // the error.
     let read = tokio::time::timeout(std::time::Duration::from_secs(10), response.bytes());
     match read.await {
         Ok(Ok(body)) => body,

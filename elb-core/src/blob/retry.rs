@@ -15,7 +15,7 @@ pub struct RetryOptions {
     pub max_retries: u32,
     /// Delay before the first retry; each further retry doubles it, up to `max_delay`.
     pub initial_delay: Duration,
-    /// Maximum delay between two attempts, unless the service asks for a longer one.
+    /// Maximum delay between two attempts, unless the service requests a longer one.
     pub max_delay: Duration,
     /// Maximum time to establish a connection.
     pub connect_timeout: Duration,
@@ -98,11 +98,14 @@ mod tests {
         };
         for _ in 0..50 {
             let first = options.delay(0, None);
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+            assert!(first >= Duration::from_millis(50), "{first:?}");
+            assert!(first <= Duration::from_millis(100), "{first:?}");
             let third = options.delay(2, None);
-            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+            assert!(third >= Duration::from_millis(200), "{third:?}");
+            assert!(third <= Duration::from_millis(400), "{third:?}");
             let late = options.delay(30, None);
-            assert!(late >= Duration::from_millis(500) && late <= Duration::from_secs(1));
+            assert!(late >= Duration::from_millis(500), "{late:?}");
+            assert!(late <= Duration::from_secs(1), "{late:?}");
         }
     }
 

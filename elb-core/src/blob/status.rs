@@ -1,4 +1,4 @@
-//! Mapping of service answers and transport failures to typed errors.
+//! Mapping of service error responses and transport failures to typed errors.
 
 use http::HeaderMap;
 

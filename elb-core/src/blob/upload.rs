@@ -142,8 +142,8 @@ impl BlobStore {
     /// # Errors
     ///
     /// As [`BlobStore::upload_file`], and when the content needs more than 50,000 blocks of
-    /// [`UploadOptions::block_size`] (the size is unknown up front, so the block size is
-    /// never raised).
+    /// [`UploadOptions::block_size`]. The size of a reader is unknown up front, so its block
+    /// size is not raised automatically.
     ///
     /// # Cancel safety
     ///

@@ -18,7 +18,7 @@ pub(crate) use shared_key::SharedKeySigner;
 /// The OAuth scope of the Blob service data plane.
 pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 
-/// How a [`BlobStore`](super::BlobStore) authorizes its requests.
+/// The authorization of a [`BlobStore`](super::BlobStore)'s requests.
 #[derive(Clone)]
 pub enum BlobAuth {
     /// Bearer tokens for [`STORAGE_SCOPE`] from an Entra ID credential, such as the ones in
