@@ -264,7 +264,9 @@ mod tests {
         let now = jwt::now_unix();
         let config = config();
         let storage = "https://storage.azure.com/.default";
-        let cases: Vec<(&str, Vec<(String, String)>, &str, u32)> = vec![
+        // Each case: name, form fields, tenant and the expected AADSTS code.
+        type Case = (&'static str, Vec<(String, String)>, &'static str, u32);
+        let cases: Vec<Case> = vec![
             (
                 "unknown tenant",
                 secret_form("right", storage),

@@ -34,6 +34,9 @@ pub struct TokenQuery {
     pub selector: Option<IdentitySelector>,
 }
 
+/// A query parameter name and the selector variant it fills.
+type SelectorParam = (&'static str, fn(String) -> IdentitySelector);
+
 fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
     query
         .iter()
@@ -102,7 +105,7 @@ pub fn check_app_service(
 
 fn finish(
     query: &[(String, String)],
-    selectors: &[(&str, fn(String) -> IdentitySelector)],
+    selectors: &[SelectorParam],
 ) -> Result<TokenQuery, Rejection> {
     let resource = param(query, "resource").ok_or(Rejection::MissingResource)?;
     let mut given = selectors
