@@ -13,10 +13,10 @@ use crate::{Error, Result};
 ///
 /// - A glob without `/` is matched against the file name only (the last path component), so
 ///   `*.out.gz` selects `batch_000.out.gz` in every directory.
-/// - A glob with `/` is matched against the whole path relative to the directory or prefix,
-///   with `/` as separator: `*` and `?` stay within one component and `**` spans any number
-///   of them, so `metadata/*.txt` selects `metadata/SUCCESS.txt` only at the top level and
-///   `**/logs/*` selects every file directly inside any `logs` directory.
+/// - A glob with `/` is matched against the whole path relative to the directory or prefix.
+///   `*` and `?` stay within one component and `**` spans any number of them. So
+///   `metadata/*.txt` selects `metadata/SUCCESS.txt` only at the top level, and `**/logs/*`
+///   selects every file directly inside any `logs` directory.
 ///
 /// Matching is case-sensitive, like blob names. An empty set matches nothing, which
 /// [`PatternFilter`] treats as "no restriction" for includes.
@@ -72,7 +72,7 @@ impl NamePatterns {
         })
     }
 
-    /// Returns `true` when the set holds no glob.
+    /// Returns `true` when the set contains no glob.
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
     }

@@ -16,7 +16,7 @@ pub type ProgressCallback = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 /// Minimum time between two [`ProgressStage::Bytes`] events of one transfer.
 pub const BYTES_EVENT_INTERVAL: Duration = Duration::from_millis(100);
 
-/// What happened to cause a [`ProgressEvent`].
+/// The cause of a [`ProgressEvent`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProgressStage {
@@ -29,7 +29,7 @@ pub enum ProgressStage {
     /// [`ProgressEvent::file`] was not transferred because its destination exists; it
     /// counts as done.
     FileSkipped,
-    /// [`ProgressEvent::file`] failed; [`ProgressEvent::error`] holds the reason.
+    /// [`ProgressEvent::file`] failed, and [`ProgressEvent::error`] contains the reason.
     FileFailed,
     /// Every file finished, failed or was cancelled; this is the last event.
     Finished,

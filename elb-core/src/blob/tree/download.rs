@@ -14,7 +14,7 @@ use crate::blob::download::DownloadOptions;
 use crate::blob::list::BlobItem;
 use crate::blob::progress::ProgressTracker;
 
-/// What one file's download needs.
+/// The blob and local path of one file's download.
 pub(crate) struct DownloadJob {
     name: String,
     path: PathBuf,

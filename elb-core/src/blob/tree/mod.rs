@@ -40,6 +40,12 @@ pub struct TreeOptions {
     /// every file is attempted and all failures are reported.
     pub fail_fast: bool,
     /// Receives progress events; `None` for none.
+    ///
+    /// NOTE: bytes are counted when a file finishes, because the single-blob upload and
+    /// download report no progress of their own. A large file therefore moves
+    /// `bytes_done` in one step, and no [`ProgressStage::Bytes`] events are sent.
+    ///
+    /// [`ProgressStage::Bytes`]: super::progress::ProgressStage::Bytes
     pub progress: Option<ProgressCallback>,
     /// Settings of each file's upload; its `concurrency` and `overwrite` are set per file.
     pub upload: UploadOptions,
@@ -124,7 +130,7 @@ pub struct FailedFile {
     /// The path relative to the directory or prefix (for a download, the blob name when it
     /// is not a safe relative path).
     pub path: String,
-    /// Why it failed.
+    /// The cause of the failure.
     pub error: Error,
 }
 

@@ -23,11 +23,11 @@ pub(crate) struct FileJob<T> {
     /// Number of blocks or ranges the file splits into, so the number of requests it can
     /// usefully run at once.
     pub(crate) parts: u64,
-    /// What the transfer function needs.
+    /// The input of the transfer function.
     pub(crate) payload: T,
 }
 
-/// How one file ended, when it did not fail.
+/// The outcome of one file that did not fail.
 pub(crate) enum FileOutcome {
     /// Transferred this many bytes.
     Done(u64),
@@ -37,10 +37,10 @@ pub(crate) enum FileOutcome {
 
 /// Runs `transfer` for every job and records the outcomes in `report`.
 ///
-/// One semaphore of `options.concurrency` permits is shared by all files. A file takes as
-/// many permits as the requests it will run at once (its parts, at most the whole limit)
-/// and receives that number as its own concurrency, so the requests in flight across all
-/// files, blocks and ranges never exceed the limit. The semaphore is fair, so a large file
+/// One semaphore of `options.concurrency` permits is shared by all files. A file takes one
+/// permit per request it will run at once (its parts, at most the whole limit) and receives
+/// that number as its own concurrency. So the requests in flight across all files, blocks
+/// and ranges never exceed the limit. The semaphore is fair, so a large file
 /// waiting for many permits is not starved by small files behind it.
 pub(crate) async fn run_files<T, F, Fut>(
     jobs: Vec<FileJob<T>>,

@@ -28,6 +28,10 @@ pub struct ZipOptions {
     /// Blobs to leave out, even when `include` matches them.
     pub exclude: NamePatterns,
     /// Number of blobs downloaded ahead of the one being written, at least 1.
+    ///
+    /// Each download buffers at most 16 chunks as the HTTP client delivers them. hyper 1.x
+    /// reads HTTP/1.1 bodies into buffers of 8 KiB growing to about 408 KiB, so the
+    /// downloads hold at most `read_ahead` × 16 × 408 KiB whatever the blob sizes.
     pub read_ahead: usize,
     /// Compresses entries with deflate, except names that end in a compressed format's
     /// extension (`.gz`, `.bz2`, `.xz`, `.zst`, `.zip`, `.tgz`, `.lz4`), which are stored.
@@ -60,7 +64,7 @@ impl std::fmt::Debug for ZipOptions {
     }
 }
 
-/// What [`BlobStore::zip_prefix`] wrote.
+/// The summary of an archive that [`BlobStore::zip_prefix`] wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ZipReport {
@@ -92,10 +96,11 @@ impl BlobStore {
     /// # Errors
     ///
     /// Returns [`ErrorKind::InvalidInput`] naming a blob whose name is not a safe relative
-    /// path (`..`, empty components), [`ErrorKind::Integrity`] when a blob's content does not
-    /// match its listed size or MD5, [`ErrorKind::PreconditionFailed`] when a blob changed
-    /// after the listing, [`ErrorKind::Transport`] when `writer` fails, and request errors.
-    /// After an error the output is an incomplete archive and should be discarded.
+    /// path (`..`, empty components). Returns [`ErrorKind::Integrity`] when a blob's content
+    /// does not match its listed size or MD5, and [`ErrorKind::PreconditionFailed`] when a
+    /// blob changed after the listing. Returns [`ErrorKind::Transport`] when `writer` fails,
+    /// and request errors otherwise. After an error the output is an incomplete archive and
+    /// should be discarded.
     ///
     /// # Cancel safety
     ///

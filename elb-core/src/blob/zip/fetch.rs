@@ -41,7 +41,7 @@ pub(crate) fn spawn_fetch(store: &BlobStore, container: &str, blob: &BlobItem) -
     let etag = blob.etag.clone();
     let task = tokio::spawn(async move {
         if let Err(error) = fetch(&store, &container, &name, etag.as_deref(), &sender).await {
-            // The receiver may be gone already; then nobody needs the error.
+            // A send fails only when the archive was dropped, which needs no error.
             let _ = sender.send(Err(error)).await;
         }
     });

@@ -77,9 +77,9 @@ impl<W: AsyncWrite + Unpin> ZipStreamWriter<W> {
 
     /// Starts an entry named `name` (a relative path with `/` separators).
     ///
-    /// `expected_size` decides whether the entry uses ZIP64 sizes; the data may turn out
-    /// smaller, but [`finish_entry`](Self::finish_entry) fails if it reaches 4 GiB in an
-    /// entry started below that. `deflate` compresses the entry; otherwise it is stored.
+    /// `expected_size` decides whether the entry uses ZIP64 sizes. The data may turn out
+    /// smaller, but [`finish_entry`](Self::finish_entry) fails when it reaches 4 GiB in an
+    /// entry started below that. `deflate` compresses the entry, and otherwise it is stored.
     ///
     /// # Errors
     ///
@@ -111,6 +111,8 @@ impl<W: AsyncWrite + Unpin> ZipStreamWriter<W> {
         } else {
             0
         };
+        // NOTE: entries of 4 GiB and more are tested only through `with_zip64_always`, which
+        // writes the same records; no test streams a real 4 GiB entry.
         let zip64 = self.force_zip64 || expected_size.saturating_add(margin) >= MAX_U32;
         let method = if deflate {
             Method::Deflated
