@@ -77,6 +77,8 @@ pub fn evaluate(
         .find_app(tenant, client_id)
         .ok_or_else(|| EntraError::application_not_found(client_id, tenant))?;
 
+    // NOTE: a request with both a secret and an assertion is checked by its secret here,
+    // because Entra ID's response to that case is not documented.
     let method = match (
         field(form, "client_secret"),
         field(form, "client_assertion"),
