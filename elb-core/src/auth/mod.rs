@@ -32,10 +32,12 @@ use crate::{Error, ErrorKind};
 mod assertion;
 mod cache;
 mod chain;
+mod chain_builder;
 mod cli;
 mod entra;
 mod entra_error;
 mod managed;
+mod managed_options;
 mod managed_retry;
 mod retry;
 mod secret;
@@ -43,12 +45,13 @@ mod workload;
 
 pub use assertion::AssertionClaims;
 pub use cache::TokenCache;
-pub use chain::{CredentialKind, DefaultChain, DefaultChainBuilder};
+pub use chain::DefaultChain;
+pub use chain_builder::{CredentialKind, DefaultChainBuilder};
 pub use cli::{AzureCliCredential, AzureCliCredentialOptions};
 pub use entra::DEFAULT_AUTHORITY_HOST;
-pub use managed::{
-    DEFAULT_IMDS_ENDPOINT, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
-    ManagedIdentitySource, UserAssignedId,
+pub use managed::ManagedIdentityCredential;
+pub use managed_options::{
+    DEFAULT_IMDS_ENDPOINT, ManagedIdentityCredentialOptions, ManagedIdentitySource, UserAssignedId,
 };
 pub use managed_retry::ManagedIdentityRetry;
 pub use retry::RetryOptions;
