@@ -335,14 +335,32 @@ async fn failed_files_are_all_reported() {
     // A folder where a file must go makes that file's rename fail.
     std::fs::create_dir_all(target.path().join("b.txt/inner")).unwrap();
 
+    let (callback, events) = recorder();
+    let options = TreeOptions {
+        progress: Some(callback),
+        ..TreeOptions::default()
+    };
     let report = store
-        .download_prefix("partial", "p", target.path(), &TreeOptions::default())
+        .download_prefix("partial", "p", target.path(), &options)
         .await
         .unwrap();
     assert_eq!(report.files, 2);
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].path, "b.txt");
     assert_eq!(report.cancelled, 0);
+
+    let events = events.lock().unwrap();
+    let failed: Vec<&ProgressEvent> = events
+        .iter()
+        .filter(|event| event.stage == ProgressStage::FileFailed)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].file.as_deref(), Some("b.txt"));
+    assert!(failed[0].error.is_some());
+    let last = events.last().unwrap();
+    assert_eq!(last.files_done, 2);
+    assert_eq!(last.files_failed, 1);
+    assert_eq!(last.files_total, 3);
     assert_eq!(
         std::fs::read(target.path().join("c.txt")).unwrap(),
         b"p/c.txt"

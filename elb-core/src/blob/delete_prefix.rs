@@ -1,6 +1,7 @@
 //! Deleting every blob under a prefix.
 
 use futures::{StreamExt, TryStreamExt, stream};
+use tracing::Instrument;
 
 use super::client::BlobStore;
 use super::tree::plan::directory_prefix;
@@ -33,7 +34,18 @@ impl BlobStore {
             )));
         }
         let prefix = directory_prefix(prefix);
-        let blobs = self.list_blobs(container, &prefix).await?;
+        let span = tracing::debug_span!(
+            "blob.delete_prefix",
+            blob.container = container,
+            blob.prefix = %prefix
+        );
+        self.delete_listed(container, &prefix)
+            .instrument(span)
+            .await
+    }
+
+    async fn delete_listed(&self, container: &str, prefix: &str) -> Result<usize> {
+        let blobs = self.list_blobs(container, prefix).await?;
         let total = blobs.len();
 
         let deleted: Vec<bool> = stream::iter(blobs)

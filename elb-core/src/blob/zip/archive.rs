@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use md5::{Digest, Md5};
 use time::OffsetDateTime;
 use tokio::io::AsyncWrite;
+use tracing::Instrument;
 
 use super::fetch::{BlobFetch, spawn_fetch};
 use super::writer::ZipStreamWriter;
@@ -106,6 +107,26 @@ impl BlobStore {
     ///
     /// Dropping the future stops the downloads; the output is then an incomplete archive.
     pub async fn zip_prefix<W>(
+        &self,
+        container: &str,
+        prefix: &str,
+        options: &ZipOptions,
+        writer: W,
+    ) -> Result<ZipReport>
+    where
+        W: AsyncWrite + Unpin + Send,
+    {
+        let span = tracing::debug_span!(
+            "blob.zip_prefix",
+            blob.container = container,
+            blob.prefix = prefix
+        );
+        self.zip_prefix_inner(container, prefix, options, writer)
+            .instrument(span)
+            .await
+    }
+
+    async fn zip_prefix_inner<W>(
         &self,
         container: &str,
         prefix: &str,
