@@ -220,6 +220,50 @@ async fn zip_resumes_broken_blob_body() {
 }
 
 #[tokio::test]
+async fn zip_keeps_unicode_names() {
+    let (_azurite, store) = azurite_store().await;
+    create_container(&store, "names").await;
+    let names = [
+        "a & b <c>.txt",
+        "résumé/日本語.fa",
+        "space dir/emoji 🧬.out.gz",
+    ];
+    for name in names {
+        put_blob(&store, "names", &format!("job/{name}"), name.as_bytes()).await;
+    }
+
+    let mut archive = Vec::new();
+    let options = ZipOptions {
+        deflate: true,
+        ..ZipOptions::default()
+    };
+    store
+        .zip_prefix("names", "job", &options, &mut archive)
+        .await
+        .unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("names.zip");
+    std::fs::write(&path, &archive).unwrap();
+    let inspected = inspect(&path);
+    assert_eq!(inspected["bad"], Value::Null);
+    let entries = inspected["entries"].as_array().unwrap();
+    let listed: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, names);
+    for (entry, name) in entries.iter().zip(names) {
+        assert_eq!(entry["utf8"], true, "{name}");
+        assert_eq!(
+            entry["md5"],
+            blob_tree_support::md5_hex(name.as_bytes()),
+            "{name}"
+        );
+    }
+    unzip_test(&path);
+}
+
+#[tokio::test]
 async fn zip_detects_md5_mismatch() {
     let (_azurite, store) = azurite_store().await;
     create_container(&store, "bad").await;
