@@ -268,3 +268,51 @@ async fn missing_token_file_is_unavailable() {
     assert!(error.to_string().contains("azure.workload.identity/use"));
     assert_eq!(entra.server.request_count(), 0);
 }
+
+/// A log sink shared between the subscriber and the test.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn secrets_absent_from_logs() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let entra = Entra::start().await;
+    entra.server.set_token_lifetime_secs(2);
+    entra.server.fail_next(1, 500);
+    let assertion = entra.write_token("elb-openapi-sa", 3600);
+    let credential = entra.workload();
+    let token = credential.token(STORAGE_SCOPE).await.unwrap();
+
+    // A failed refresh while the token is still valid logs a warning and keeps the token.
+    entra.write_token("some-other-sa", 3600);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let kept = credential.token(STORAGE_SCOPE).await.unwrap();
+    assert_eq!(kept.token.secret(), token.token.secret());
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("retrying"), "{text}");
+    assert!(text.contains("token refresh failed"), "{text}");
+    assert!(!text.contains(&assertion));
+    assert!(!text.contains(token.token.secret()));
+    let rotated = std::fs::read_to_string(&entra.token_file).unwrap();
+    assert!(!text.contains(rotated.trim()));
+}
