@@ -233,14 +233,14 @@ async fn delete_prefix_leaves_nothing() {
     assert_eq!(deleted, 40);
     let left = store.list_blobs("del", "results/job1/").await.unwrap();
     assert!(left.is_empty(), "{left:?}");
-    let kept: Vec<_> = store
+    let remaining: Vec<_> = store
         .list_blobs("del", "")
         .await
         .unwrap()
         .into_iter()
         .map(|blob| blob.name)
         .collect();
-    assert_eq!(kept, ["results/job1.txt", "results/job10/keep"]);
+    assert_eq!(remaining, ["results/job1.txt", "results/job10/keep"]);
 
     let again = store.delete_prefix("del", "results/job1/").await.unwrap();
     assert_eq!(again, 0);

@@ -241,7 +241,7 @@ async fn unsafe_names_are_rejected() {
     put_blob_without_md5(&store, "unsafe", "job/ok.txt", b"fine").await;
     put_blob_without_md5(&store, "unsafe", "job//etc/passwd", b"evil").await;
     // The URL parser turns the backslashes into `/` and keeps the `..` segment, so the
-    // stored name depends on the client's encoding; the listing tells which name exists.
+    // stored name depends on the client's encoding, and the test reads it from the listing.
     // A literal `job/../x` cannot be created this way, because URL parsing removes `..`.
     put_blob_without_md5(&store, "unsafe", "job/a\\..\\b.txt", b"evil").await;
     let mut unsafe_names = blob_names(&store, "unsafe", "job/").await;

@@ -81,7 +81,7 @@ pub async fn put_blob_without_md5(store: &BlobStore, container: &str, name: &str
     store.send(&commit).await.unwrap();
 }
 
-/// Returns the real data folder (read-only) that holds the result trees and the database:
+/// Returns the real data folder (read-only) that contains the result trees and the database:
 /// `ELB_DATA_DIR` when set, else `shared/data` beside the repository.
 pub fn data_dir() -> PathBuf {
     match std::env::var_os("ELB_DATA_DIR") {
