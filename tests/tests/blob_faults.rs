@@ -256,6 +256,7 @@ async fn blob_changed_mid_download_fails() {
         Matcher::any().method(Method::GET).nth(2),
         Fault::Stall(Duration::from_millis(1500)),
     ));
+
     let direct = setup.direct.clone();
     let writer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -269,6 +270,7 @@ async fn blob_changed_mid_download_fails() {
             .await
             .unwrap();
     });
+
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("changing.bin");
     let error = store
@@ -276,6 +278,7 @@ async fn blob_changed_mid_download_fails() {
         .await
         .unwrap_err();
     writer.await.unwrap();
+
     assert_eq!(rule.faults_injected(), 1);
     assert_eq!(error.kind(), ErrorKind::PreconditionFailed, "{error:?}");
     assert_eq!(error.status(), Some(412));

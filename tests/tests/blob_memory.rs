@@ -1,7 +1,7 @@
 //! Peak memory of a large upload and download stays within the bound that the block size
 //! and concurrency set, because buffers are reused and files are never read whole.
 //!
-//! This file holds one test so that no other test in the process moves the peak.
+//! This file contains one test so that no other test in the process moves the peak.
 
 mod blob_support;
 

@@ -50,7 +50,7 @@
 //! - A retried `Put Blob` with `If-None-Match: *` whose first attempt succeeded but lost
 //!   its response fails with `AlreadyExists`.
 //! - [`BlobStore::download_to_writer`] cannot take back bytes it wrote: on failure the writer
-//!   holds a prefix of the content, and the MD5 check comes after the last byte.
+//!   contains a prefix of the content, and the MD5 check comes after the last byte.
 //! - Blob names with a `.` or `..` path segment are rejected, because URL parsers remove
 //!   those segments.
 //! - The whole-content MD5 of a staged upload is computed in order on one thread, which

@@ -41,7 +41,7 @@ pub async fn azurite_http() -> Azurite {
         .expect("Azurite must start: run `npm ci` in the repository root")
 }
 
-/// A Shared Key store for `endpoint` (an account URL such as Azurite's blob endpoint).
+/// Creates a Shared Key store for `endpoint` (an account URL such as Azurite's blob endpoint).
 pub fn shared_key_store(azurite: &Azurite, endpoint: &str, options: BlobOptions) -> BlobStore {
     let auth = BlobAuth::shared_key(azurite.account_name(), azurite.account_key());
     BlobStore::new(endpoint, auth, options).unwrap()

@@ -126,7 +126,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn short_lived_token_is_cached_for_half_its_life() {
+    async fn short_token_cached_half_life() {
         let (calls, _) = calls_after_two_requests(time::Duration::minutes(2)).await;
         assert_eq!(calls, 1);
     }
