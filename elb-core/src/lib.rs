@@ -6,6 +6,8 @@
 //!   ranged download, integrity checks, retries, directory and prefix transfers, listing.
 //! - [`k8s`]: the ElasticBLAST job store, a search's Jobs, cluster information and the
 //!   OpenAPI service's cluster objects.
+//! - [`search`]: inline FASTA submissions, with the FASTA in blob storage and its URL in the
+//!   job record.
 //! - [`health`]: one report on whether Kubernetes and Azure auth work, and how.
 #![warn(missing_docs)]
 
@@ -15,6 +17,7 @@ pub mod env;
 mod error;
 pub mod health;
 pub mod k8s;
+pub mod search;
 pub mod tls;
 
 pub use error::{BoxError, Error, ErrorKind, Result};
