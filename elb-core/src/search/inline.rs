@@ -14,13 +14,13 @@ use crate::{Error, ErrorKind, Result};
 /// The container of inline queries.
 pub const QUERIES_CONTAINER: &str = "queries";
 
-/// The record field that holds the URL of the uploaded queries.
+/// The record field that contains the URL of the uploaded queries.
 pub const QUERIES_FIELD: &str = "queries";
 
-/// The record field that holds the size of the uploaded queries in bytes.
+/// The record field that contains the size of the uploaded queries in bytes.
 pub const QUERIES_BYTES_FIELD: &str = "queries_bytes";
 
-/// The record field that holds the number of sequences in the uploaded queries.
+/// The record field that contains the number of sequences in the uploaded queries.
 pub const QUERIES_SEQUENCES_FIELD: &str = "queries_sequences";
 
 /// Returns the blob name of a job's inline queries in [`QUERIES_CONTAINER`]: `<job_id>.fa`.

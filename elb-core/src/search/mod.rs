@@ -1,8 +1,8 @@
 //! Submitting searches whose queries are given inline as FASTA text (mode `B`).
 //!
-//! A ConfigMap holds at most 1 MiB, and the job store keeps one record per ConfigMap, so
+//! A ConfigMap stores at most 1 MiB, and the job store keeps one record per ConfigMap, so
 //! inline FASTA never goes into the record: [`submit_inline`] uploads it to
-//! `queries/<job_id>.fa` and the record holds the blob URL in its `queries` field.
+//! `queries/<job_id>.fa` and the record contains the blob URL in its `queries` field.
 //!
 //! ```no_run
 //! # async fn example(
