@@ -41,6 +41,22 @@ impl BlobStore {
     ///
     /// Dropping the future aborts the downloads in flight; their temporary files are
     /// removed, and files already renamed into place stay.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(store: elb_core::blob::BlobStore) -> elb_core::Result<()> {
+    /// use elb_core::blob::TreeOptions;
+    ///
+    /// let options = TreeOptions::default().with_include("*.out.gz;*.out")?;
+    /// let report = store
+    ///     .download_prefix("results", "2026/12/04/1a2b3c4d/job-0123", "out", &options)
+    ///     .await?
+    ///     .ensure_success()?;
+    /// println!("{} files, {} bytes", report.files, report.bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn download_prefix(
         &self,
         container: &str,

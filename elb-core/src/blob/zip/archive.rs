@@ -106,6 +106,23 @@ impl BlobStore {
     /// # Cancel safety
     ///
     /// Dropping the future stops the downloads; the output is then an incomplete archive.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(store: elb_core::blob::BlobStore) -> elb_core::Result<()> {
+    /// use elb_core::blob::ZipOptions;
+    ///
+    /// let file = tokio::fs::File::create("results.zip").await.map_err(|error| {
+    ///     elb_core::Error::invalid_input("cannot create results.zip").with_source(error)
+    /// })?;
+    /// let report = store
+    ///     .zip_prefix("results", "1a2b3c4d/job-0123", &ZipOptions::default(), file)
+    ///     .await?;
+    /// println!("{} entries, {} bytes", report.entries.len(), report.archive_bytes);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn zip_prefix<W>(
         &self,
         container: &str,
