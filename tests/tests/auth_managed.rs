@@ -226,20 +226,21 @@ async fn unknown_identity_not_retried() {
 }
 
 #[tokio::test]
-async fn throttling_and_server_errors_retried() {
+async fn throttling_not_found_and_server_errors_retried() {
     let server = start_server(ManagedIdentityConfig::new(TENANT, SYSTEM_CLIENT_ID)).await;
     server.fail_next(1, 429);
+    server.fail_next(1, 404);
     server.fail_next(1, 500);
     server.fail_next(1, 503);
     let retry = ManagedIdentityRetry {
-        max_retries: 3,
+        max_retries: 4,
         ..ManagedIdentityRetry::fast()
     };
     imds_credential(&server, retry)
         .token(STORAGE_SCOPE)
         .await
         .unwrap();
-    assert_eq!(server.imds_request_count(), 4);
+    assert_eq!(server.imds_request_count(), 5);
     assert_eq!(server.tokens_issued(), 1);
 }
 
