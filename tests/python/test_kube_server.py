@@ -42,9 +42,41 @@ def record(name: str, status: str) -> client.V1ConfigMap:
     )
 
 
+def status_body(error: ApiException) -> dict[str, Any]:
+    """Return the ``Status`` body of an API error."""
+    assert error.body is not None
+    body: dict[str, Any] = json.loads(error.body)
+    return body
+
+
 def status_reason(error: ApiException) -> str:
     """Return the ``reason`` of the ``Status`` body of an API error."""
-    return str(json.loads(error.body)["reason"])
+    return str(status_body(error)["reason"])
+
+
+def meta(config_map: client.V1ConfigMap) -> client.V1ObjectMeta:
+    assert config_map.metadata is not None
+    return config_map.metadata
+
+
+def labels(config_map: client.V1ConfigMap) -> dict[str, str]:
+    found = meta(config_map).labels
+    assert found is not None
+    return dict(found)
+
+
+def data(config_map: client.V1ConfigMap) -> dict[str, str]:
+    assert config_map.data is not None
+    return config_map.data
+
+
+def names(config_maps: client.V1ConfigMapList) -> list[str]:
+    return sorted(str(meta(item).name) for item in config_maps.items)
+
+
+def list_version(config_maps: client.V1ConfigMapList) -> str:
+    assert config_maps.metadata is not None
+    return str(config_maps.metadata.resource_version)
 
 
 def test_description_names_url_token_and_kubeconfig(kube: dict[str, Any]) -> None:
@@ -61,11 +93,11 @@ def test_configmap_create_list_patch_delete(core: client.CoreV1Api) -> None:
     core.create_namespaced_config_map(NAMESPACE, record("elb-job-0000000b", "running"))
 
     queued = core.list_namespaced_config_map(NAMESPACE, label_selector="elb-job=true,status=queued")
-    assert [item.metadata.name for item in queued.items] == ["elb-job-0000000a"]
+    assert names(queued) == ["elb-job-0000000a"]
     both = core.list_namespaced_config_map(
         NAMESPACE, label_selector="status in (queued,running)"
     )
-    assert sorted(item.metadata.name for item in both.items) == [
+    assert names(both) == [
         "elb-job-0000000a",
         "elb-job-0000000b",
     ]
@@ -73,8 +105,8 @@ def test_configmap_create_list_patch_delete(core: client.CoreV1Api) -> None:
     patched = core.patch_namespaced_config_map(
         "elb-job-0000000a", NAMESPACE, {"metadata": {"labels": {"status": "running"}}}
     )
-    assert patched.metadata.labels["status"] == "running"
-    assert json.loads(patched.data["job"])["unknown"] == [1, 2]
+    assert labels(patched)["status"] == "running"
+    assert json.loads(data(patched)["job"])["unknown"] == [1, 2]
 
     core.delete_namespaced_config_map("elb-job-0000000a", NAMESPACE)
     core.delete_namespaced_config_map("elb-job-0000000b", NAMESPACE)
@@ -85,7 +117,7 @@ def test_configmap_create_list_patch_delete(core: client.CoreV1Api) -> None:
 
 
 def test_watch_reports_changes(core: client.CoreV1Api) -> None:
-    start = core.list_namespaced_config_map(NAMESPACE).metadata.resource_version
+    start = list_version(core.list_namespaced_config_map(NAMESPACE))
     core.create_namespaced_config_map(NAMESPACE, record("elb-job-0000000c", "queued"))
     core.patch_namespaced_config_map(
         "elb-job-0000000c", NAMESPACE, {"metadata": {"labels": {"status": "completed"}}}
@@ -100,7 +132,7 @@ def test_watch_reports_changes(core: client.CoreV1Api) -> None:
         resource_version=start,
         timeout_seconds=5,
     ):
-        seen.append((event["type"], event["object"].metadata.labels["status"]))
+        seen.append((event["type"], labels(event["object"])["status"]))
         if len(seen) == 3:
             stream.stop()
     assert seen == [("ADDED", "queued"), ("MODIFIED", "completed"), ("DELETED", "completed")]
@@ -114,10 +146,10 @@ def test_errors_carry_status_and_reason(core: client.CoreV1Api) -> None:
     assert status_reason(caught.value) == "AlreadyExists"
 
     current = core.read_namespaced_config_map("elb-job-0000000d", NAMESPACE)
-    stale = current.metadata.resource_version
-    current.data["job"] = "{}"
+    stale = meta(current).resource_version
+    data(current)["job"] = "{}"
     core.replace_namespaced_config_map("elb-job-0000000d", NAMESPACE, current)
-    current.metadata.resource_version = stale
+    meta(current).resource_version = stale
     with pytest.raises(ApiException) as caught:
         core.replace_namespaced_config_map("elb-job-0000000d", NAMESPACE, current)
     assert caught.value.status == 409
@@ -130,6 +162,6 @@ def test_errors_carry_status_and_reason(core: client.CoreV1Api) -> None:
         core.create_namespaced_config_map(NAMESPACE, too_big)
     assert caught.value.status == 422
     assert status_reason(caught.value) == "Invalid"
-    causes = json.loads(caught.value.body)["details"]["causes"]
+    causes = status_body(caught.value)["details"]["causes"]
     assert causes[0]["reason"] == "FieldValueTooLong"
     core.delete_namespaced_config_map("elb-job-0000000d", NAMESPACE)
