@@ -72,7 +72,8 @@ pub struct BlobItem {
     pub name: String,
     /// Size in bytes.
     pub size: u64,
-    /// The ETag as the listing returns it (without quotes, unlike the `ETag` header).
+    /// The ETag in the quoted form of the `ETag` header, as in
+    /// [`BlobProperties::etag`](crate::blob::BlobProperties::etag).
     pub etag: Option<String>,
     /// MD5 of the whole content, when the writer stored one.
     pub content_md5: Option<[u8; 16]>,

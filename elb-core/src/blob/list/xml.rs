@@ -140,7 +140,9 @@ fn set_property(item: &mut BlobItem, property: &str, value: String) -> Result<()
                 .parse()
                 .map_err(|_| malformed(&format!("Content-Length {value:?} is not a number")))?;
         }
-        "Etag" => item.etag = Some(value),
+        // Azure lists ETags without quotes and Azurite 3.35 with them; both become the
+        // quoted form of the `ETag` header.
+        "Etag" => item.etag = Some(format!("\"{}\"", value.trim_matches('"'))),
         "Content-Type" => item.content_type = Some(value),
         "BlobType" => item.blob_type = Some(value),
         "Content-MD5" => match BASE64.decode(value.as_bytes()) {
@@ -262,7 +264,7 @@ mod tests {
         };
         assert_eq!(first.name, "job/a & b <1> été.out.gz");
         assert_eq!(first.size, 69670);
-        assert_eq!(first.etag.as_deref(), Some("0x8DE1234ABCD"));
+        assert_eq!(first.etag.as_deref(), Some("\"0x8DE1234ABCD\""));
         assert_eq!(first.content_type.as_deref(), Some("application/gzip"));
         assert_eq!(first.blob_type.as_deref(), Some("BlockBlob"));
         assert_eq!(
