@@ -316,3 +316,29 @@ async fn deadline_ends_operation() {
     assert!(!target.exists());
     assert!(hidden_files(dir.path()).is_empty());
 }
+
+#[tokio::test]
+async fn no_overwrite_sends_no_blocks() {
+    let setup = Setup::start().await;
+    setup.put("exists.bin", 1024).await;
+    let store = setup.proxied(short_retries());
+    // A zero stall forwards every request unchanged and only counts it.
+    let blocks = setup.proxy.add_rule(FaultRule::new(
+        Matcher::any().query_contains("comp=block"),
+        Fault::Stall(Duration::ZERO),
+    ));
+    let options = UploadOptions {
+        overwrite: false,
+        block_size: 64 * KIB,
+        single_put_max: 64 * KIB,
+        ..UploadOptions::default()
+    };
+    let data = Bytes::from(vec![9u8; 512 * KIB as usize]);
+    let error = store
+        .upload_bytes("results", "exists.bin", data, &options)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::AlreadyExists);
+    assert_eq!(blocks.requests_matched(), 0);
+    assert_eq!(setup.proxy.requests_seen(), 1);
+}
