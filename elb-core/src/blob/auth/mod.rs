@@ -159,3 +159,54 @@ impl Authorizer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn request(url: &str) -> reqwest::Request {
+        reqwest::Request::new(reqwest::Method::GET, url.parse().unwrap())
+    }
+
+    #[tokio::test]
+    async fn sas_is_appended_to_existing_query() {
+        let authorizer = Authorizer::new(BlobAuth::sas("?sv=1&sig=abc%2B"), None, true).unwrap();
+        let mut with_query = request("https://acct.blob.core.windows.net/c?restype=container");
+        authorizer.authorize(&mut with_query).await.unwrap();
+        assert_eq!(
+            with_query.url().query(),
+            Some("restype=container&sv=1&sig=abc%2B")
+        );
+
+        let mut without_query = request("https://acct.blob.core.windows.net/c/b");
+        authorizer.authorize(&mut without_query).await.unwrap();
+        assert_eq!(without_query.url().query(), Some("sv=1&sig=abc%2B"));
+    }
+
+    #[test]
+    fn empty_sas_is_rejected() {
+        let error = Authorizer::new(BlobAuth::sas("?"), None, true)
+            .err()
+            .unwrap();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn shared_key_account_must_match_url() {
+        let auth = BlobAuth::shared_key("other", "a2V5");
+        let error = Authorizer::new(auth, Some("acct"), true).err().unwrap();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        assert!(error.message().contains("\"other\""), "{}", error.message());
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let key = BlobAuth::shared_key("acct", "c2VjcmV0LWtleQ==");
+        let text = format!("{key:?}");
+        assert!(!text.contains("c2VjcmV0"), "{text}");
+        assert!(text.contains("acct"), "{text}");
+        let sas = format!("{:?}", BlobAuth::sas("sv=1&sig=topsecret"));
+        assert!(!sas.contains("topsecret"), "{sas}");
+    }
+}
