@@ -173,6 +173,20 @@ async fn configmap_create_get_update_delete() {
 }
 
 #[tokio::test]
+async fn http2_is_negotiated() {
+    let f = start().await;
+    let response = f
+        .client
+        .get(format!("{}{CONFIGMAPS}", f.server.url()))
+        .bearer_auth(f.server.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+}
+
+#[tokio::test]
 async fn deleting_absent_object_is_not_found() {
     let f = start().await;
     let (status, error) = f

@@ -1,4 +1,4 @@
-//! List pagination with `limit` and `continue`, and the `Table` form kubectl asks for.
+//! List pagination with `limit` and `continue`, and the `Table` form kubectl requests.
 
 mod kube_support;
 

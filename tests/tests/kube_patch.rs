@@ -181,6 +181,12 @@ async fn status_subresource_is_separate() {
         .await;
     let path = "/apis/batch/v1/namespaces/default/jobs/j";
 
+    assert_eq!(
+        created["status"],
+        json!({}),
+        "create ignores the given status"
+    );
+
     let main = json!({"status": {"active": 1}, "metadata": {"labels": {"a": "b"}}});
     let (_, patched) = f.send_typed(Method::PATCH, path, Some(main), MERGE).await;
     assert_eq!(patched["metadata"]["labels"]["a"], "b");

@@ -85,7 +85,8 @@ fn kind(plural: &str) -> &'static ResourceType {
         .expect("the controller uses served kinds only")
 }
 
-/// Returns whether `job` has the condition `Complete` or `Failed` with status `True`.
+/// Returns the transition time of the `Complete` or `Failed` condition of `job`, if either
+/// is `True`.
 fn finished_at(job: &Value) -> Option<String> {
     let conditions = job["status"]["conditions"].as_array()?;
     conditions
@@ -184,7 +185,8 @@ impl JobController {
     ///
     /// # Cancel safety
     ///
-    /// Cancelling between Jobs leaves every Job consistent; the next step carries on.
+    /// Cancelling a step (for example while a pod-succeeded hook runs) can leave a Job's
+    /// status one step behind its pods. The next step brings it up to date.
     pub async fn step(&self) {
         let _guard = self.inner.step_lock.lock().await;
         let (jobs, _) = self.inner.store.list("jobs", None);
@@ -324,9 +326,9 @@ impl JobController {
             ));
             completion_time = Some(now.clone());
         } else {
-            let wanted = parallelism.min(completions - succeeded) as usize;
+            let desired = parallelism.min(completions - succeeded) as usize;
             let active = self.active_pods(&uid).len();
-            for _ in active..wanted {
+            for _ in active..desired {
                 start_pod(self, &job, &uid);
             }
         }

@@ -1,10 +1,11 @@
 //! A Kubernetes API server for tests, with a job controller that tests drive.
 //!
-//! No real API server can run here, so [`KubeApiServer`] behaves like kube-apiserver for what
-//! elb, `kubectl` and the Python `kubernetes` client use: the REST paths and JSON of the
-//! served kinds, `Status` errors, resource versions and conflicts, selectors, pagination,
-//! patches, server-side apply, deletion with propagation policies and watches with bookmarks
-//! and 410 Expired. [`JobController`] runs the pods of Jobs through scripted outcomes.
+//! No real API server can run in tests, so [`KubeApiServer`] behaves like kube-apiserver for
+//! what elb, `kubectl` and the Python `kubernetes` client use. It serves the REST paths and
+//! JSON of its kinds, `Status` errors, resource versions and conflicts, selectors and
+//! pagination. It also supports patches, server-side apply, deletion with propagation
+//! policies, and watches with bookmarks and 410 Expired. [`JobController`] runs the pods of
+//! Jobs through scripted outcomes.
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {

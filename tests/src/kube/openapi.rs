@@ -1,7 +1,7 @@
 //! Minimal OpenAPI v3 documents. `kubectl create` and `kubectl apply` read them only to learn
-//! whether the server validates fields itself (the `fieldValidation` query parameter of each
-//! kind's PATCH operation); with that confirmed, kubectl sends `fieldValidation=Strict` and
-//! skips its own schema validation.
+//! whether the server validates fields itself, which the `fieldValidation` query parameter of
+//! each kind's PATCH operation shows. Once it is confirmed, kubectl sends
+//! `fieldValidation=Strict` and skips its own schema validation.
 //!
 //! NOTE: the documents carry no schemas, so clients that read schemas from OpenAPI (such as
 //! `kubectl explain`) get nothing useful.

@@ -2,8 +2,8 @@
 //! apply.
 //!
 //! NOTE: strategic merge patch is served as a JSON merge patch, so a list in the patch
-//! replaces the whole stored list; the real server merges lists such as `containers` by
-//! their merge key (`name`).
+//! replaces the whole stored list. The real server merges lists such as `containers` by their
+//! merge key (`name`).
 
 use std::collections::BTreeMap;
 
@@ -210,7 +210,7 @@ pub(crate) enum ApplyOutcome {
 /// another manager in `others` also applied them. A field another manager applied with a
 /// different value is a conflict unless `force` is set.
 ///
-/// NOTE: ownership is tracked only for apply requests; fields written by update or patch
+/// NOTE: ownership is tracked only for apply requests. Fields written by update or patch
 /// requests have no manager here, so they never conflict with an apply.
 pub(crate) fn apply(
     live: &Value,
@@ -223,10 +223,10 @@ pub(crate) fn apply(
     let mut conflicts = Vec::new();
     let mut lost: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
     for path in &applied_paths {
-        let wanted = lookup(configuration, path);
+        let expected = lookup(configuration, path);
         for (manager, other) in others {
             let theirs = lookup(other, path);
-            if theirs.is_some() && theirs != wanted {
+            if theirs.is_some() && theirs != expected {
                 if force {
                     lost.entry(manager.clone()).or_default().push(path.clone());
                 } else {

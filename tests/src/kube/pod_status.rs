@@ -23,10 +23,12 @@ pub(crate) fn new_pod(job: &Value, node: Option<&str>) -> Value {
     ] {
         labels[key] = json!(value);
     }
+
     let mut spec = template["spec"].clone();
     if let Some(node) = node {
         spec["nodeName"] = json!(node);
     }
+
     let mut pod = json!({
         "metadata": {
             "generateName": format!("{name}-"),

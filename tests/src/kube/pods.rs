@@ -170,18 +170,18 @@ pub(crate) fn advance(
                 None
             }
             Stage::Pending if run.steps >= plan.pending_steps => {
-                if let PodOutcome::Stuck { waiting: reason } = run.outcome {
-                    if reason != WaitingReason::CrashLoopBackOff {
-                        let status = scheduled_status(
-                            pod,
-                            "Pending",
-                            &containers(waiting(reason, &image), run, false),
-                            &run.started,
-                        );
-                        write_status(controller, pod, status);
-                        run.stage = Stage::Stuck;
-                        return None;
-                    }
+                if let PodOutcome::Stuck { waiting: reason } = run.outcome
+                    && reason != WaitingReason::CrashLoopBackOff
+                {
+                    let status = scheduled_status(
+                        pod,
+                        "Pending",
+                        &containers(waiting(reason, &image), run, false),
+                        &run.started,
+                    );
+                    write_status(controller, pod, status);
+                    run.stage = Stage::Stuck;
+                    return None;
                 }
                 start_running(
                     controller,

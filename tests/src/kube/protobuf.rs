@@ -7,8 +7,8 @@
 //! the object's own message, whose field 1 is always the `ObjectMeta`.
 //!
 //! NOTE: only ConfigMaps (metadata, `data`, `binaryData`, `immutable`) and the metadata of
-//! Namespaces and ServiceAccounts are decoded; other kinds get 415 and must be sent as JSON
-//! (for example with `kubectl create -f file.yaml`).
+//! Namespaces and ServiceAccounts are decoded. Other kinds get 415, so clients must send them
+//! as JSON (for example with `kubectl create -f file.yaml`).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

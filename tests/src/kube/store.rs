@@ -223,18 +223,24 @@ impl Store {
         let now = timestamp(self.now());
         let mut state = self.lock();
         check_namespace(&state, resource, namespace)?;
+
         object["apiVersion"] = json!(resource.api_version());
         object["kind"] = json!(resource.kind);
+        if resource.has_status {
+            // As on the real server, only the status subresource (or the controller behind
+            // it) writes the status of these kinds.
+            object["status"] = initial_status(resource.kind);
+        }
         let metadata = metadata_mut(&mut object);
         let given_name = metadata
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if given_name.is_empty() {
-            if let Some(prefix) = metadata.get("generateName").and_then(Value::as_str) {
-                let name = format!("{prefix}{}", random_suffix());
-                metadata.insert("name".into(), json!(name));
-            }
+        if given_name.is_empty()
+            && let Some(prefix) = metadata.get("generateName").and_then(Value::as_str)
+        {
+            let name = format!("{prefix}{}", random_suffix());
+            metadata.insert("name".into(), json!(name));
         }
         if resource.namespaced {
             metadata.insert("namespace".into(), json!(namespace));
@@ -252,6 +258,7 @@ impl Store {
         metadata.insert("uid".into(), json!(new_uid()));
         metadata.insert("creationTimestamp".into(), json!(now));
         metadata.insert("generation".into(), json!(1));
+
         let name = meta_str(&object, "name").to_string();
         let causes = validate(resource, &object);
         if !causes.is_empty() {
@@ -289,6 +296,7 @@ impl Store {
             .cloned()
             .ok_or_else(|| ApiError::not_found(resource, &key.name))?;
         let mut next = change(&current)?;
+
         if !next.is_object() {
             return Err(ApiError::bad_request(
                 "the request body must be a JSON object",
@@ -306,6 +314,7 @@ impl Store {
                 key.name
             )));
         }
+
         next["apiVersion"] = json!(resource.api_version());
         next["kind"] = json!(resource.kind);
         match part {
@@ -330,11 +339,12 @@ impl Store {
                 None => metadata.remove(field),
             };
         }
-        if metadata.get("generateName").is_none() {
-            if let Some(prefix) = current["metadata"].get("generateName") {
-                metadata.insert("generateName".into(), prefix.clone());
-            }
+        if metadata.get("generateName").is_none()
+            && let Some(prefix) = current["metadata"].get("generateName")
+        {
+            metadata.insert("generateName".into(), prefix.clone());
         }
+
         let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
         let generation = if spec_part(&next) == spec_part(&current) {
             generation
@@ -436,6 +446,15 @@ impl Store {
     }
 }
 
+/// Returns the status a new object of `kind` starts with.
+fn initial_status(kind: &str) -> Value {
+    match kind {
+        "Namespace" => json!({"phase": "Active"}),
+        "Pod" => json!({"phase": "Pending", "qosClass": "BestEffort"}),
+        _ => json!({}),
+    }
+}
+
 fn check_namespace(
     state: &State,
     resource: &ResourceType,
@@ -479,7 +498,8 @@ mod tests {
             )
             .unwrap();
         let name = meta_str(&created, "name");
-        assert!(name.starts_with("elb-") && name.len() == 9, "{name}");
+        assert!(name.starts_with("elb-"), "{name}");
+        assert_eq!(name.len(), 9, "{name}");
         assert_eq!(meta_str(&created, "namespace"), "default");
         assert_eq!(meta_str(&created, "resourceVersion"), "3");
         assert_eq!(created["metadata"]["generation"], 1);

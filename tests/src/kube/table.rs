@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::meta::parse_timestamp;
 
-/// Returns whether an `Accept` header asks for the `Table` form.
+/// Returns whether an `Accept` header requests the `Table` form.
 pub(crate) fn wants_table(accept: &str) -> bool {
     accept
         .split(',')

@@ -53,7 +53,7 @@ impl WatchRequest {
             && self.fields.matches(object)
     }
 
-    /// Returns the event type a watcher with these selectors sees for `event`, if any: an
+    /// Returns the event type a watcher with these selectors receives for `event`, if any: an
     /// object that stops matching is `DELETED` and one that starts matching is `ADDED`.
     fn translate(&self, event: &Event) -> Option<EventType> {
         let now = self.matches(&event.key, &event.object);
@@ -140,14 +140,12 @@ pub(crate) fn start(
         }
         for event in backlog {
             last_sent = event.revision;
-            if let Some(kind) = request.translate(&event) {
-                if sender
-                    .send(Ok(request.encode(kind.as_str(), &event.object, &store)))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+            let Some(kind) = request.translate(&event) else {
+                continue;
+            };
+            let line = request.encode(kind.as_str(), &event.object, &store);
+            if sender.send(Ok(line)).await.is_err() {
+                return;
             }
         }
 
