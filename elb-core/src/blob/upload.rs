@@ -280,13 +280,16 @@ impl BlobStore {
                 )));
             }
             let length = block.len() as u64;
-            let (data, checksum, hasher) =
-                hash_staged_block(block.freeze(), whole.take(), options.transactional_checksum)
-                    .await?;
+            // The whole-content MD5 runs here in block order, and each block's transactional
+            // checksum runs in its upload task, so the two hashes use different cores.
+            let (data, hasher) = update_whole_md5(block.freeze(), whole.take()).await?;
             whole = hasher;
 
-            let request = self.put_block_request(container, name, &ids.id(index), data, checksum);
+            let id = ids.id(index);
+            let checksum_kind = options.transactional_checksum;
             if index == 0 {
+                let (data, checksum) = block_checksum(data, checksum_kind).await?;
+                let request = self.put_block_request(container, name, &id, data, checksum);
                 // The first block goes alone, so a broken list of uncommitted blocks is
                 // found and repaired before the other blocks start.
                 if let Some(condition) = self.put_first_block(&request, options).await? {
@@ -299,7 +302,10 @@ impl BlobStore {
                 }
                 let store = self.clone();
                 let pool = pool.clone();
+                let (container, name) = (container.to_owned(), name.to_owned());
                 tasks.spawn(async move {
+                    let (data, checksum) = block_checksum(data, checksum_kind).await?;
+                    let request = store.put_block_request(&container, &name, &id, data, checksum);
                     store.send(&request).await?;
                     reclaim(&pool, request.body);
                     Ok(())
@@ -462,18 +468,30 @@ async fn hash_block(
     .map_err(join_error)
 }
 
-/// Computes a block's transactional checksum and feeds it to the whole-content MD5.
-async fn hash_staged_block(
-    data: Bytes,
-    mut whole: Option<Md5>,
-    checksum: TransactionalChecksum,
-) -> Result<(Bytes, Option<(&'static str, String)>, Option<Md5>)> {
+/// Feeds a block to the whole-content MD5 off the async threads.
+async fn update_whole_md5(data: Bytes, whole: Option<Md5>) -> Result<(Bytes, Option<Md5>)> {
+    let Some(mut hasher) = whole else {
+        return Ok((data, None));
+    };
     tokio::task::spawn_blocking(move || {
-        if let Some(hasher) = whole.as_mut() {
-            hasher.update(&data);
-        }
+        hasher.update(&data);
+        (data, Some(hasher))
+    })
+    .await
+    .map_err(join_error)
+}
+
+/// Computes a block's transactional checksum header off the async threads.
+async fn block_checksum(
+    data: Bytes,
+    checksum: TransactionalChecksum,
+) -> Result<(Bytes, Option<(&'static str, String)>)> {
+    if checksum == TransactionalChecksum::None {
+        return Ok((data, None));
+    }
+    tokio::task::spawn_blocking(move || {
         let header = checksum.header(&data);
-        (data, header, whole)
+        (data, header)
     })
     .await
     .map_err(join_error)
