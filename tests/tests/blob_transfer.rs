@@ -449,3 +449,23 @@ async fn wrong_account_key_is_authentication_error() {
     assert!(error.code().is_some());
     assert!(!format!("{error:?}").contains("d3Jvbmcga2V5"));
 }
+
+#[tokio::test]
+async fn crc64_header_reaches_azurite() {
+    let (_azurite, store) = http_store("results").await;
+    let options = UploadOptions {
+        transactional_checksum: elb_core::blob::TransactionalChecksum::Crc64,
+        ..small_blocks(8 * KIB)
+    };
+    let content = Bytes::from((0..30 * KIB).map(|i| (i % 17) as u8).collect::<Vec<u8>>());
+    // Azurite 3.35 in strict mode rejects x-ms-content-crc64 instead of checking it, which
+    // shows that the header was sent.
+    let error = store
+        .upload_bytes("results", "crc.bin", content, &options)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(500));
+    assert_eq!(error.code(), Some("FeatureNotSupported"));
+    let cause = std::error::Error::source(&error).unwrap().to_string();
+    assert!(cause.contains("x-ms-content-crc64"), "{cause}");
+}

@@ -16,8 +16,8 @@ pub enum TransactionalChecksum {
     Md5,
     /// `x-ms-content-crc64` (base64 of the CRC-64/NVME value in little-endian order).
     ///
-    /// NOTE: Azurite 3.35 does not check this header, so only the unit tests of the CRC
-    /// itself cover it.
+    /// NOTE: Azurite 3.35 rejects this header with `500 FeatureNotSupported` unless started
+    /// with `--loose`, and never checks it, so only unit tests cover the CRC value.
     Crc64,
 }
 
