@@ -253,3 +253,94 @@ async fn watcher_sees_job_complete() {
     .await;
     assert_eq!(complete, Ok(true));
 }
+
+#[tokio::test]
+async fn cluster_objects_reapply_harmlessly() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{Service, ServiceAccount};
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+
+    let f = start().await;
+    let params = PatchParams::apply("elb-control-plane").force();
+    let objects = [
+        (
+            "ServiceAccount",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "elb-openapi-sa", "annotations": {"azure.workload.identity/client-id": "00000000-0000-0000-0000-000000000001"}}}),
+        ),
+        (
+            "ClusterRole",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "elb-openapi-role"}, "rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "create", "delete"]}]}),
+        ),
+        (
+            "ClusterRoleBinding",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "elb-openapi-binding"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "elb-openapi-role"}, "subjects": [{"kind": "ServiceAccount", "name": "elb-openapi-sa", "namespace": "default"}]}),
+        ),
+        (
+            "Deployment",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "elb-openapi"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "elb-openapi"}}, "template": {"metadata": {"labels": {"app": "elb-openapi", "azure.workload.identity/use": "true"}}, "spec": {"serviceAccountName": "elb-openapi-sa", "containers": [{"name": "api", "image": "elb-openapi:1", "ports": [{"containerPort": 8000}]}]}}}}),
+        ),
+        (
+            "Service",
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "elb-openapi"}, "spec": {"type": "LoadBalancer", "selector": {"app": "elb-openapi"}, "ports": [{"port": 80, "targetPort": 8000}]}}),
+        ),
+    ];
+    let mut revisions = Vec::new();
+    for _ in 0..2 {
+        for (kind, object) in &objects {
+            let name = object["metadata"]["name"].as_str().unwrap();
+            let patch = Patch::Apply(object);
+            match *kind {
+                "ServiceAccount" => drop(
+                    Api::<ServiceAccount>::default_namespaced(f.client.clone())
+                        .patch(name, &params, &patch)
+                        .await
+                        .unwrap(),
+                ),
+                "ClusterRole" => drop(
+                    Api::<ClusterRole>::all(f.client.clone())
+                        .patch(name, &params, &patch)
+                        .await
+                        .unwrap(),
+                ),
+                "ClusterRoleBinding" => drop(
+                    Api::<ClusterRoleBinding>::all(f.client.clone())
+                        .patch(name, &params, &patch)
+                        .await
+                        .unwrap(),
+                ),
+                "Deployment" => drop(
+                    Api::<Deployment>::default_namespaced(f.client.clone())
+                        .patch(name, &params, &patch)
+                        .await
+                        .unwrap(),
+                ),
+                _ => drop(
+                    Api::<Service>::default_namespaced(f.client.clone())
+                        .patch(name, &params, &patch)
+                        .await
+                        .unwrap(),
+                ),
+            }
+        }
+        revisions.push(f.server.store().revision());
+    }
+    assert_eq!(revisions[0], revisions[1], "re-applying writes nothing");
+
+    let service = Api::<Service>::default_namespaced(f.client.clone())
+        .get("elb-openapi")
+        .await
+        .unwrap();
+    let ingress = service
+        .status
+        .unwrap()
+        .load_balancer
+        .unwrap()
+        .ingress
+        .unwrap();
+    assert!(ingress[0].ip.as_deref().unwrap().starts_with("20.1."));
+    let deployment = Api::<Deployment>::default_namespaced(f.client.clone())
+        .get("elb-openapi")
+        .await
+        .unwrap();
+    assert_eq!(deployment.status.unwrap().available_replicas, Some(1));
+}

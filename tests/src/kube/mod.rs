@@ -25,6 +25,7 @@
 
 mod apply;
 mod controller;
+mod defaults;
 mod delete;
 mod handlers;
 mod list;

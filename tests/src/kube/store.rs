@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 
+use super::defaults::apply_defaults;
 use super::meta::{Key, meta_str, metadata_mut, new_uid, random_suffix, spec_part, timestamp};
 use super::resources::{self, ResourceType};
 use super::status::ApiError;
@@ -258,6 +259,7 @@ impl Store {
         metadata.insert("uid".into(), json!(new_uid()));
         metadata.insert("creationTimestamp".into(), json!(now));
         metadata.insert("generation".into(), json!(1));
+        apply_defaults(resource.kind, &mut object, state.revision + 1);
 
         let name = meta_str(&object, "name").to_string();
         let causes = validate(resource, &object);
