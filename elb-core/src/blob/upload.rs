@@ -76,7 +76,8 @@ impl BlobStore {
     /// # Cancel safety
     ///
     /// Dropping the future stops the upload. A blob committed earlier keeps its old content,
-    /// and staged blocks stay uncommitted until the service discards them (after a week).
+    /// unless recovery from stale blocks had already emptied it (see the module's
+    /// limitations). Staged blocks stay uncommitted until the service discards them.
     pub async fn upload_file(
         &self,
         container: &str,
