@@ -7,6 +7,7 @@
 //! - [`msi`]: a test managed identity service (IMDS and App Service shapes).
 //! - [`azurite`]: starting and stopping Azurite's blob service.
 //! - [`fault`]: a reverse proxy that injects faults in front of any of these servers.
+//! - [`kube`]: a Kubernetes API server with a job controller that tests drive.
 
 pub mod azurite;
 pub mod entra;

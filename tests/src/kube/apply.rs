@@ -1,5 +1,8 @@
 //! Server-side apply (`application/apply-patch+yaml`): create when absent, otherwise merge
 //! the applied configuration and remember, per field manager, which fields it set.
+//!
+//! NOTE: the server keeps each manager's applied configuration to itself and reports no
+//! `metadata.managedFields`, so clients that read field ownership from objects see none.
 
 use std::collections::HashMap;
 

@@ -161,8 +161,17 @@ pub(crate) fn start(
             };
             let line = tokio::select! {
                 _ = timeout => return,
-                _ = ticker.tick(), if request.bookmarks => {
-                    let mark = request.bookmark(store.revision().max(last_sent), false);
+                _ = ticker.tick() => {
+                    // The tick also ends the task of a watch whose client has left.
+                    if sender.is_closed() {
+                        return;
+                    }
+                    if !request.bookmarks {
+                        continue;
+                    }
+                    // Only the last event taken from the channel is safe to resume from,
+                    // because later ones may still wait in it.
+                    let mark = request.bookmark(last_sent, false);
                     request.encode("BOOKMARK", &mark, &store)
                 }
                 received = live.recv() => match received {
