@@ -84,6 +84,10 @@ async fn query_files_round_trip_with_md5() {
 async fn blast_db_files_round_trip() {
     let (_azurite, store) = http_store("blast-db").await;
     let out = tempfile::tempdir().unwrap();
+    let synced = DownloadOptions {
+        sync_file: true,
+        ..small_ranges(5 * KIB)
+    };
     for entry in std::fs::read_dir(Path::new(DATA).join("blastdb")).unwrap() {
         let path = entry.unwrap().path();
         let name = format!("testdb/{}", path.file_name().unwrap().to_str().unwrap());
@@ -98,7 +102,7 @@ async fn blast_db_files_round_trip() {
         );
         let target = out.path().join(path.file_name().unwrap());
         store
-            .download_file("blast-db", &name, &target, &small_ranges(5 * KIB))
+            .download_file("blast-db", &name, &target, &synced)
             .await
             .unwrap();
         assert_eq!(md5_file(&target), md5_file(&path), "{name}");
