@@ -112,7 +112,7 @@ class CannedServer:
                         "method": self.command,
                         "path": parts.path,
                         "query": parse_qs(parts.query),
-                        "headers": dict(self.headers.items()),
+                        "headers": {name.lower(): value for name, value in self.headers.items()},
                     }
                 )
                 reply = outer.reply
