@@ -27,7 +27,7 @@ pub use status::{
 };
 pub use submit::SubmitReport;
 pub use template::{TemplateInputs, render_template, substitute};
-pub use wait::JobOutcome;
+pub use wait::{JobOutcome, WaitOptions};
 
 use crate::Result;
 use crate::k8s::api_error::from_kube;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::time::{Instant, MissedTickBehavior};
-use tracing::debug;
+use tracing::info;
 
 use super::SearchJobs;
 use super::labels::search_selector;
@@ -14,6 +14,29 @@ use super::markers::MarkerSource;
 use super::status::{SearchStatus, has_condition};
 use crate::k8s::api_error::target;
 use crate::{Error, ErrorKind, Result};
+
+/// Limits and intervals of [`SearchJobs::wait`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitOptions {
+    /// Time after which the wait fails with [`ErrorKind::TimedOut`].
+    pub timeout: Duration,
+    /// Interval between status reads without a Job event, for the blob markers.
+    pub marker_interval: Duration,
+    /// Time after which the API server ends each watch request so that it is restarted from
+    /// the last seen `resourceVersion`, or `None` for kube's default (290 s in kube 5.0).
+    pub watch_timeout: Option<Duration>,
+}
+
+impl WaitOptions {
+    /// Creates options with `timeout`, a 30 s marker interval and kube's watch timeout.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            marker_interval: Duration::from_secs(30),
+            watch_timeout: None,
+        }
+    }
+}
 
 /// How a waited-for Job ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,15 +59,15 @@ impl SearchJobs {
     /// Waits until the search completes or fails, and returns its final status.
     ///
     /// The status is derived again whenever one of the search's Jobs changes and every
-    /// `marker_interval`, because the markers in blob storage produce no Kubernetes event.
+    /// `options.marker_interval`, because the markers in blob storage produce no Kubernetes event.
     /// A watch that the server ends with `410 Gone` is restarted with a fresh list. A stuck
     /// search keeps waiting, because a stuck pod can recover (an image that appears, a node
     /// that scales up); read [`SearchStatus::stuck`] from [`SearchJobs::status`] to decide.
     ///
     /// # Errors
     ///
-    /// Returns [`ErrorKind::TimedOut`] naming the search and its last state when `timeout`
-    /// passes, and the errors of [`SearchJobs::status`].
+    /// Returns [`ErrorKind::TimedOut`] naming the search and its last state when
+    /// `options.timeout` passes, and the errors of [`SearchJobs::status`].
     ///
     /// # Cancel safety
     ///
@@ -53,13 +76,19 @@ impl SearchJobs {
         &self,
         markers: &dyn MarkerSource,
         results_prefix: &str,
-        timeout: Duration,
-        marker_interval: Duration,
+        options: &WaitOptions,
     ) -> Result<SearchStatus> {
+        let timeout = options.timeout;
         let deadline = Instant::now() + timeout;
-        let config = watcher::Config::default().labels(&search_selector(self.elb_job_id()));
+        let mut config = watcher::Config::default().labels(&search_selector(self.elb_job_id()));
+        if let Some(watch_timeout) = options.watch_timeout {
+            let secs = u32::try_from(watch_timeout.as_secs())
+                .unwrap_or(u32::MAX)
+                .max(1);
+            config = config.timeout(secs);
+        }
         let mut events = watcher(self.jobs.clone(), config).default_backoff().boxed();
-        let mut ticker = tokio::time::interval(marker_interval);
+        let mut ticker = tokio::time::interval(options.marker_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last: Option<SearchStatus> = None;
 
@@ -70,7 +99,7 @@ impl SearchJobs {
                         Some(Ok(watcher::Event::InitApply(_) | watcher::Event::Init)) => false,
                         Some(Ok(_)) => true,
                         Some(Err(error)) => {
-                            debug!(%error, elb_job_id = %self.elb_job_id(), "watch restarts");
+                            info!(%error, elb_job_id = %self.elb_job_id(), "watch failed, restarting it");
                             false
                         }
                         None => false,
@@ -141,7 +170,7 @@ impl SearchJobs {
                     }
                     Ok(watcher::Event::Apply(job)) => job,
                     Err(error) => {
-                        debug!(%error, k8s.job = %name, "watch restarts");
+                        info!(%error, k8s.job = %name, "watch failed, restarting it");
                         continue;
                     }
                 };
