@@ -101,6 +101,12 @@ impl Credential {
         self.inner.shared()
     }
 
+    /// Returns a function that reports the credential that produced the last token.
+    pub(crate) fn method_hook(&self) -> impl Fn() -> Option<String> + Send + Sync + 'static {
+        let inner = self.inner.clone();
+        move || inner.method().map(str::to_owned)
+    }
+
     /// Returns the future that gets a token for `scope` and records the time of success.
     fn token_future(
         &self,

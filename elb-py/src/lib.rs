@@ -11,6 +11,8 @@ mod auth;
 mod blob;
 mod convert;
 mod errors;
+mod health;
+mod k8s;
 mod logging;
 mod runtime;
 mod transfer;
@@ -26,6 +28,11 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<auth::AzureCliCredentialPy>()?;
     module.add_class::<auth::DefaultChainPy>()?;
     module.add_class::<blob::BlobStorePy>()?;
+    module.add_class::<k8s::KubeClientPy>()?;
+    module.add_class::<k8s::JobStorePy>()?;
+    module.add_class::<k8s::StoredRecordPy>()?;
+    module.add_class::<k8s::SearchJobsPy>()?;
+    module.add_function(wrap_pyfunction!(health::health_report, module)?)?;
     logging::install(module.py());
     Ok(())
 }

@@ -9,6 +9,7 @@ Every server listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -33,11 +34,20 @@ import servers  # noqa: E402  (found through the path added above)
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
+_binary_built = False
+
+
 def _ensure_binary() -> None:
-    """Build ``elb-test-servers`` when it is missing, failing loudly if cargo fails."""
-    if servers.binary_path().is_file():
+    """Build ``elb-test-servers`` once per session unless ``ELB_TEST_SERVERS`` names one.
+
+    Building every session keeps the binary in step with the source; cargo returns at once
+    when nothing changed. A failed build fails the test instead of skipping it.
+    """
+    global _binary_built
+    if _binary_built or os.environ.get(servers.BINARY_ENV):
         return
     subprocess.run(["cargo", "build", "-p", "elb-test-servers"], cwd=REPO_ROOT, check=True)
+    _binary_built = True
 
 
 @pytest.fixture(scope="session")

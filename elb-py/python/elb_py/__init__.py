@@ -32,9 +32,14 @@ from ._native import (
     ClientSecretCredential,
     Credential,
     DefaultChain,
+    JobStore,
+    KubeClient,
     ManagedIdentityCredential,
+    SearchJobs,
+    StoredRecord,
     WorkloadIdentityCredential,
     __version__,
+    health_report,
 )
 from ._tokens import AccessToken, AccessTokenInfo
 
@@ -51,6 +56,13 @@ __all__ = [
     "AccessTokenInfo",
     # blob storage
     "BlobStore",
+    # Kubernetes
+    "KubeClient",
+    "JobStore",
+    "StoredRecord",
+    "SearchJobs",
+    # health
+    "health_report",
     # errors
     "ElbError",
     "NotFoundError",
