@@ -35,6 +35,7 @@ mod patch;
 pub mod plan;
 mod pod_status;
 mod pods;
+mod prepare;
 mod protobuf;
 pub mod resources;
 pub mod selectors;

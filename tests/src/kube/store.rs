@@ -9,11 +9,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 
-use super::defaults::apply_defaults;
-use super::meta::{Key, meta_str, metadata_mut, new_uid, random_suffix, spec_part, timestamp};
+use super::meta::{Key, meta_str, metadata_mut, timestamp};
+use super::prepare::{prepare_change, prepare_new};
 use super::resources::{self, ResourceType};
 use super::status::ApiError;
-use super::validation::validate;
 
 /// The number of events kept for watches that resume from a resource version.
 pub const DEFAULT_HISTORY_CAPACITY: usize = 1000;
@@ -214,58 +213,13 @@ impl Store {
         &self,
         resource: &'static ResourceType,
         namespace: &str,
-        mut object: Value,
+        object: Value,
     ) -> Result<Value, ApiError> {
-        if !object.is_object() {
-            return Err(ApiError::bad_request(
-                "the request body must be a JSON object",
-            ));
-        }
         let now = timestamp(self.now());
         let mut state = self.lock();
         check_namespace(&state, resource, namespace)?;
-
-        object["apiVersion"] = json!(resource.api_version());
-        object["kind"] = json!(resource.kind);
-        if resource.has_status {
-            // As on the real server, only the status subresource (or the controller behind
-            // it) writes the status of these kinds.
-            object["status"] = initial_status(resource.kind);
-        }
-        let metadata = metadata_mut(&mut object);
-        let given_name = metadata
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if given_name.is_empty()
-            && let Some(prefix) = metadata.get("generateName").and_then(Value::as_str)
-        {
-            let name = format!("{prefix}{}", random_suffix());
-            metadata.insert("name".into(), json!(name));
-        }
-        if resource.namespaced {
-            metadata.insert("namespace".into(), json!(namespace));
-        } else {
-            metadata.remove("namespace");
-        }
-        for field in [
-            "resourceVersion",
-            "deletionTimestamp",
-            "managedFields",
-            "selfLink",
-        ] {
-            metadata.remove(field);
-        }
-        metadata.insert("uid".into(), json!(new_uid()));
-        metadata.insert("creationTimestamp".into(), json!(now));
-        metadata.insert("generation".into(), json!(1));
-        apply_defaults(resource.kind, &mut object, state.revision + 1);
-
+        let object = prepare_new(resource, namespace, object, &now, state.revision + 1)?;
         let name = meta_str(&object, "name").to_string();
-        let causes = validate(resource, &object);
-        if !causes.is_empty() {
-            return Err(ApiError::invalid(resource, &name, &causes));
-        }
         let key = Key::new(resource, namespace, &name);
         if state.objects.contains_key(&key) {
             return Err(ApiError::already_exists(resource, &name));
@@ -297,71 +251,11 @@ impl Store {
             .get(key)
             .cloned()
             .ok_or_else(|| ApiError::not_found(resource, &key.name))?;
-        let mut next = change(&current)?;
-
-        if !next.is_object() {
-            return Err(ApiError::bad_request(
-                "the request body must be a JSON object",
-            ));
+        let next = change(&current)?;
+        match prepare_change(resource, key, part, &current, next)? {
+            Some(next) => Ok(self.commit(&mut state, key.clone(), Some(next), EventType::Modified)),
+            None => Ok(current),
         }
-        let stored_version = meta_str(&current, "resourceVersion").to_string();
-        let given_version = meta_str(&next, "resourceVersion").to_string();
-        if !given_version.is_empty() && given_version != stored_version {
-            return Err(ApiError::conflict(resource, &key.name));
-        }
-        let given_name = meta_str(&next, "name");
-        if !given_name.is_empty() && given_name != key.name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({given_name}) does not match the name in the URL ({})",
-                key.name
-            )));
-        }
-
-        next["apiVersion"] = json!(resource.api_version());
-        next["kind"] = json!(resource.kind);
-        match part {
-            Part::Status => {
-                let status = next["status"].clone();
-                next = current.clone();
-                next["status"] = status;
-            }
-            Part::Main if resource.has_status => next["status"] = current["status"].clone(),
-            Part::Main => {}
-        }
-        let metadata = metadata_mut(&mut next);
-        for field in [
-            "name",
-            "namespace",
-            "uid",
-            "creationTimestamp",
-            "resourceVersion",
-        ] {
-            match current["metadata"].get(field) {
-                Some(value) => metadata.insert(field.into(), value.clone()),
-                None => metadata.remove(field),
-            };
-        }
-        if metadata.get("generateName").is_none()
-            && let Some(prefix) = current["metadata"].get("generateName")
-        {
-            metadata.insert("generateName".into(), prefix.clone());
-        }
-
-        let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
-        let generation = if spec_part(&next) == spec_part(&current) {
-            generation
-        } else {
-            generation + 1
-        };
-        metadata_mut(&mut next).insert("generation".into(), json!(generation));
-        if next == current {
-            return Ok(current);
-        }
-        let causes = validate(resource, &next);
-        if !causes.is_empty() {
-            return Err(ApiError::invalid(resource, &key.name, &causes));
-        }
-        Ok(self.commit(&mut state, key.clone(), Some(next), EventType::Modified))
     }
 
     /// Records `configuration` as what `manager` last applied to the object at `key`.
@@ -445,15 +339,6 @@ impl Store {
         // Sending fails only when no watch is listening, which is fine.
         let _ = self.events.send(event);
         object
-    }
-}
-
-/// Returns the status a new object of `kind` starts with.
-fn initial_status(kind: &str) -> Value {
-    match kind {
-        "Namespace" => json!({"phase": "Active"}),
-        "Pod" => json!({"phase": "Pending", "qosClass": "BestEffort"}),
-        _ => json!({}),
     }
 }
 

@@ -9,15 +9,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::delete::{self, DeleteOptions, Propagation};
-use super::meta::{Key, meta_str, parse_timestamp, timestamp};
+
+mod job_status;
+
+use super::meta::{Key, meta_str, timestamp};
 use super::plan::JobPlan;
 use super::pods::{PodRun, PodStep, advance, start_pod};
 use super::resources::{self, ResourceType};
 use super::selectors::LabelSelector;
-use super::store::{Part, Store};
+use super::store::Store;
+use job_status::{finished_at, job_condition};
 
 type PodSucceededHook =
     Arc<dyn Fn(Value, Value) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
@@ -83,32 +87,6 @@ fn kind(plural: &str) -> &'static ResourceType {
         .iter()
         .find(|r| r.plural == plural)
         .expect("the controller uses served kinds only")
-}
-
-/// Returns the transition time of the `Complete` or `Failed` condition of `job`, if either
-/// is `True`.
-fn finished_at(job: &Value) -> Option<String> {
-    let conditions = job["status"]["conditions"].as_array()?;
-    conditions
-        .iter()
-        .find(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
-        .map(|c| {
-            c["lastTransitionTime"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-}
-
-fn job_condition(kind: &str, reason: &str, message: &str, now: &str) -> Value {
-    json!({
-        "type": kind,
-        "status": "True",
-        "reason": reason,
-        "message": message,
-        "lastProbeTime": now,
-        "lastTransitionTime": now,
-    })
 }
 
 impl JobController {
@@ -333,85 +311,6 @@ impl JobController {
             }
         }
         self.write_job_status(&key, &uid, conditions, completion_time);
-    }
-
-    fn write_job_status(
-        &self,
-        key: &Key,
-        uid: &str,
-        conditions: Vec<Value>,
-        completion: Option<String>,
-    ) {
-        let store = &self.inner.store;
-        let active_pods = self.active_pods(uid);
-        let active = active_pods.len();
-        let ready = active_pods
-            .iter()
-            .filter(|p| {
-                p["status"]["phase"] == "Running"
-                    && p["status"]["containerStatuses"][0]["ready"] == true
-            })
-            .count();
-        let (succeeded, failed) = {
-            let runs = lock(&self.inner.runs);
-            let run = &runs.jobs[uid];
-            (run.succeeded, run.failed)
-        };
-        let now = timestamp(store.now());
-        // The Job may have been deleted meanwhile; then there is nothing to update.
-        let _ = store.modify(kind("jobs"), key, Part::Status, |current| {
-            let mut next = current.clone();
-            let status = &mut next["status"];
-            if !status.is_object() {
-                *status = json!({});
-            }
-            if status["startTime"].is_null() {
-                status["startTime"] = json!(now);
-            }
-            for (field, count) in [
-                ("active", active),
-                ("succeeded", succeeded as usize),
-                ("failed", failed as usize),
-            ] {
-                match count {
-                    0 => status
-                        .as_object_mut()
-                        .expect("status is an object")
-                        .remove(field),
-                    n => status
-                        .as_object_mut()
-                        .expect("status is an object")
-                        .insert(field.into(), json!(n)),
-                };
-            }
-            status["ready"] = json!(ready);
-            status["terminating"] = json!(0);
-            status["uncountedTerminatedPods"] = json!({});
-            if !conditions.is_empty() {
-                status["conditions"] = json!(conditions);
-            }
-            if let Some(completion) = completion {
-                status["completionTime"] = json!(completion);
-            }
-            Ok(next)
-        });
-    }
-
-    fn remove_after_ttl(&self, job: &Value, key: &Key, finished: &str) {
-        let Some(ttl) = job["spec"]["ttlSecondsAfterFinished"].as_i64() else {
-            return;
-        };
-        let Some(finished) = parse_timestamp(finished) else {
-            return;
-        };
-        if self.inner.store.now() >= finished + time::Duration::seconds(ttl) {
-            let options = DeleteOptions {
-                propagation: Some(Propagation::Background),
-                ..Default::default()
-            };
-            let _ = delete::delete(&self.inner.store, kind("jobs"), key, &options);
-            tracing::debug!(job = %key.name, "removed a finished Job after its TTL");
-        }
     }
 
     /// Returns the pods owned by the Job with `uid`.
