@@ -480,23 +480,28 @@ impl BlobStorePy {
 
     // --- list_blobs ------------------------------------------------------------------
 
-    #[pyo3(signature = (container, prefix = String::new()))]
-    fn list_blobs(&self, py: Python<'_>, container: String, prefix: String) -> PyResult<Json> {
+    #[pyo3(signature = (container, prefix = None))]
+    fn list_blobs(
+        &self,
+        py: Python<'_>,
+        container: String,
+        prefix: Option<String>,
+    ) -> PyResult<Json> {
         logging::refresh_level(py);
         let store = self.store.clone();
-        runtime::block_on(py, list_blobs(store, container, prefix))
+        runtime::block_on(py, list_blobs(store, container, prefix.unwrap_or_default()))
     }
 
-    #[pyo3(signature = (container, prefix = String::new()))]
+    #[pyo3(signature = (container, prefix = None))]
     fn list_blobs_async<'py>(
         &self,
         py: Python<'py>,
         container: String,
-        prefix: String,
+        prefix: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         logging::refresh_level(py);
         let store = self.store.clone();
-        runtime::spawn_awaitable(py, list_blobs(store, container, prefix))
+        runtime::spawn_awaitable(py, list_blobs(store, container, prefix.unwrap_or_default()))
     }
 }
 

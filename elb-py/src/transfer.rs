@@ -290,14 +290,14 @@ impl AsyncWrite for PythonWriter {
 
 #[pymethods]
 impl BlobStorePy {
-    #[pyo3(signature = (local_dir, container, prefix = String::new(), *, include = None, exclude = None, overwrite = true, fail_fast = false, concurrency = None, progress = None, check = true))]
+    #[pyo3(signature = (local_dir, container, prefix = None, *, include = None, exclude = None, overwrite = true, fail_fast = false, concurrency = None, progress = None, check = true))]
     #[allow(clippy::too_many_arguments)]
     fn upload_dir(
         &self,
         py: Python<'_>,
         local_dir: PathBuf,
         container: String,
-        prefix: String,
+        prefix: Option<String>,
         include: Option<&str>,
         exclude: Option<&str>,
         overwrite: bool,
@@ -318,17 +318,18 @@ impl BlobStorePy {
         )?;
         logging::refresh_level(py);
         let store = self.store.clone();
+        let prefix = prefix.unwrap_or_default();
         runtime::block_on(py, upload_dir(store, local_dir, container, prefix, args))
     }
 
-    #[pyo3(signature = (local_dir, container, prefix = String::new(), *, include = None, exclude = None, overwrite = true, fail_fast = false, concurrency = None, progress = None, check = true))]
+    #[pyo3(signature = (local_dir, container, prefix = None, *, include = None, exclude = None, overwrite = true, fail_fast = false, concurrency = None, progress = None, check = true))]
     #[allow(clippy::too_many_arguments)]
     fn upload_dir_async<'py>(
         &self,
         py: Python<'py>,
         local_dir: PathBuf,
         container: String,
-        prefix: String,
+        prefix: Option<String>,
         include: Option<&str>,
         exclude: Option<&str>,
         overwrite: bool,
@@ -349,6 +350,7 @@ impl BlobStorePy {
         )?;
         logging::refresh_level(py);
         let store = self.store.clone();
+        let prefix = prefix.unwrap_or_default();
         runtime::spawn_awaitable(py, upload_dir(store, local_dir, container, prefix, args))
     }
 
