@@ -157,7 +157,7 @@ async fn expired_bearer_token_is_authentication_error() {
     // Azurite 3.35 rejects an expired token with 403, so 401 and 403 both pass.
     assert!(matches!(error.status(), Some(401 | 403)), "{error:?}");
     // After the rejection the cached token is dropped and fetched once more.
-    assert_eq!(credential.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(credential.calls.load(Ordering::SeqCst), 2, "{error:?}");
 }
 
 #[tokio::test]

@@ -123,7 +123,7 @@ impl BlobStore {
             let mut current = match response.take() {
                 Some(response) => response,
                 None => self
-                    .send_streaming(&request)
+                    .send_counting(&request, &mut retry)
                     .await
                     .map_err(|error| changed_error(error, container, name))?,
             };

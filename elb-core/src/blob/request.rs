@@ -115,7 +115,7 @@ impl BlobStore {
     pub async fn send(&self, request: &BlobRequest) -> Result<BlobResponse> {
         let mut retry = 0;
         loop {
-            let response = self.send_streaming(request).await?;
+            let response = self.send_counting(request, &mut retry).await?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             match response.bytes().await {
@@ -141,8 +141,18 @@ impl BlobStore {
     ///
     /// As [`BlobStore::send`], for the status and headers only.
     pub async fn send_streaming(&self, request: &BlobRequest) -> Result<reqwest::Response> {
-        let target = self.target(request);
         let mut retry = 0;
+        self.send_counting(request, &mut retry).await
+    }
+
+    /// Sends a request with retries counted in `retry`, so a caller that also retries
+    /// broken bodies shares one retry budget.
+    pub(crate) async fn send_counting(
+        &self,
+        request: &BlobRequest,
+        retry: &mut u32,
+    ) -> Result<reqwest::Response> {
+        let target = self.target(request);
         let mut token_refreshed = false;
         loop {
             let started = Instant::now();
@@ -189,7 +199,7 @@ impl BlobStore {
                     error
                 }
             };
-            self.pause_before_retry(request, &mut retry, error).await?;
+            self.pause_before_retry(request, retry, error).await?;
         }
     }
 
