@@ -149,13 +149,13 @@ async fn failing_checks_are_degraded() {
 
 #[tokio::test]
 async fn unconfigured_and_slow_checks_are_errors() {
-    // A listener that accepts connections and never answers makes the check time out.
+    // A listener that accepts connections and never responds makes the check time out.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let _accept = tokio::spawn(async move {
-        let mut held = Vec::new();
+        let mut open_sockets = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
+            open_sockets.push(socket);
         }
     });
     let yaml = format!(

@@ -18,7 +18,7 @@ use crate::{Error, ErrorKind, Result};
 /// Time before expiry at which a cached Entra token is replaced.
 const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 
-/// Where the bearer token of each request comes from.
+/// The source of each request's bearer token.
 pub(crate) enum BearerSource {
     /// A service-account token file, read for every request because the kubelet rotates it.
     File(PathBuf),
@@ -110,7 +110,7 @@ impl<S> Layer<S> for BearerLayer {
     }
 }
 
-/// A service that asks its [`BearerSource`] for a token before each request.
+/// A service that gets a token from its [`BearerSource`] before each request.
 #[derive(Clone)]
 pub(crate) struct BearerService<S> {
     inner: S,

@@ -113,12 +113,12 @@ pub async fn pod_phases(client: &Client, namespace: &str) -> Result<PodPhases> {
     Ok(PodPhases::count(&pods))
 }
 
-/// Asks the API server's `/readyz` endpoint whether it is ready to serve.
+/// Checks through the API server's `/readyz` endpoint that it is ready to serve.
 ///
 /// # Errors
 ///
-/// Returns [`ErrorKind::Unavailable`] when the server answers that it is not ready, and the
-/// connection or authentication error when it cannot be asked.
+/// Returns [`ErrorKind::Unavailable`] when `/readyz` returns a body other than `ok`, and the
+/// connection or authentication error when the request fails.
 pub async fn readyz(client: &Client) -> Result<()> {
     let request = http::Request::get("/readyz")
         .body(Vec::new())

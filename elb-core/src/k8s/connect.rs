@@ -40,12 +40,23 @@ impl Default for InClusterPaths {
 }
 
 /// A kubeconfig given as a file or as its YAML text.
-#[derive(Clone, Debug)]
+///
+/// `Debug` prints the path or the length of the text, because the text may contain tokens.
+#[derive(Clone)]
 pub enum KubeconfigSource {
     /// A kubeconfig file.
     Path(PathBuf),
     /// The YAML text of a kubeconfig.
     Yaml(String),
+}
+
+impl std::fmt::Debug for KubeconfigSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(path) => f.debug_tuple("Path").field(path).finish(),
+            Self::Yaml(text) => write!(f, "Yaml({} bytes)", text.len()),
+        }
+    }
 }
 
 /// Connects from inside a pod, with `KUBERNETES_SERVICE_HOST` and `KUBERNETES_SERVICE_PORT`
@@ -162,8 +173,9 @@ async fn load_kubeconfig(source: &KubeconfigSource, context: Option<&str>) -> Re
     Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|source| {
-            let which = context.unwrap_or("the current context");
-            Error::invalid_input(format!("cannot use {which} of {origin}")).with_source(source)
+            let context_name = context.unwrap_or("the current context");
+            Error::invalid_input(format!("cannot use {context_name} of {origin}"))
+                .with_source(source)
         })
 }
 
@@ -203,8 +215,8 @@ async fn build(config: Config, bearer: Option<BearerSource>) -> Result<Client> {
     let Some(source) = bearer else {
         return Ok(builder.build());
     };
-    // kube's stack is a BoxService, which cannot be cloned; the buffer makes it shareable so
-    // the bearer layer can fetch a token asynchronously before forwarding each request.
+    // kube's stack is a BoxService, which cannot be cloned. The buffer makes it shareable,
+    // so the bearer layer can fetch a token asynchronously before forwarding each request.
     Ok(builder
         .with_layer(&BufferLayer::new(BUFFER_BOUND))
         .with_layer(&BearerLayer::new(source))
@@ -241,6 +253,14 @@ mod tests {
             .expect("connect fails");
         assert_eq!(error.kind(), ErrorKind::InvalidInput);
         assert!(error.message().contains("\"https\""), "{error}");
+    }
+
+    #[test]
+    fn kubeconfig_debug_hides_text() {
+        let source = KubeconfigSource::Yaml("users:\n- user:\n    token: secret-token\n".into());
+        let printed = format!("{source:?}");
+        assert!(!printed.contains("secret-token"), "{printed}");
+        assert_eq!(printed, "Yaml(39 bytes)");
     }
 
     #[tokio::test]

@@ -181,8 +181,8 @@ pub fn label_value_for(text: &str) -> String {
 ///
 /// The db label is the database name as an RFC 1123 fragment, followed by `-<shard>` for a
 /// shard of a partitioned database. When the name would be too long, only the db label is
-/// shortened, with a hash of the full database name and shard, so that every part of the
-/// pattern stays readable and the same inputs always give the same name. The short id is
+/// shortened, with a hash of the full database name and shard. So every part of the pattern
+/// stays readable, and the same inputs always give the same name. The short id is
 /// the first 8 hex digits of `elb_job_id`.
 ///
 /// # Errors

@@ -8,7 +8,7 @@ use crate::Result;
 use crate::k8s::api_error::{from_kube, is_not_found, target};
 use crate::k8s::store::JobStore;
 
-/// How the API server removes the pods of a deleted Job.
+/// The propagation policy by which the API server removes the pods of a deleted Job.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DeletePropagation {
     /// The Job goes at once and the garbage collector removes its pods afterwards.

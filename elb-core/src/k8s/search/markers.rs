@@ -1,4 +1,4 @@
-//! Where a search's terminal markers come from.
+//! Sources of a search's terminal markers.
 
 use async_trait::async_trait;
 

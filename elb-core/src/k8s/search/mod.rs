@@ -129,8 +129,8 @@ where
     loop {
         let kind = K::kind(&Default::default()).into_owned();
         let page = api.list(&params).await.map_err(|error| {
-            let what = format!("{kind}s with labels {selector:?} in namespace {namespace}");
-            from_kube(error, "list", &what)
+            let objects = format!("{kind}s with labels {selector:?} in namespace {namespace}");
+            from_kube(error, "list", &objects)
         })?;
         let next = page
             .metadata

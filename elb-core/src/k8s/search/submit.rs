@@ -10,7 +10,7 @@ use crate::k8s::api_error::{from_kube, is_already_exists, target};
 use crate::k8s::names::validate_dns_label;
 use crate::{Error, ErrorKind, Result};
 
-/// What a submission did, Job by Job.
+/// The outcome of a submission, Job by Job.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SubmitReport {
     /// Names of the Jobs this call created.

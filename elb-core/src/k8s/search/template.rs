@@ -9,7 +9,7 @@ use crate::k8s::search::labels::batch_labels;
 use crate::k8s::search::spec::BATCH_BACKOFF_LIMIT;
 use crate::{Error, Result};
 
-/// What a batch Job template needs besides its text.
+/// The inputs of a batch Job template besides its text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TemplateInputs {
     /// ElasticBLAST search id: `job-` and 32 lowercase hex digits.
@@ -198,10 +198,12 @@ mod tests {
             env_value(job, "import-query-batches", "JOB_NUM").as_deref(),
             Some("001")
         );
+
         let labels = job.metadata.labels.as_ref().unwrap();
         assert_eq!(labels["app"], "blast");
         assert_eq!(labels["db"], "core_nt_pathogen");
         assert_eq!(labels["elb-job-id"], "job-7f598a7eb6aa4e53a122c2a4d85a117f");
+
         let spec = job.spec.as_ref().unwrap();
         assert_eq!(spec.backoff_limit, Some(3));
         let pod_labels = spec

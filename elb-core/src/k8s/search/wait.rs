@@ -38,7 +38,7 @@ impl WaitOptions {
     }
 }
 
-/// How a waited-for Job ended.
+/// The end state of a waited-for Job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobOutcome {
     /// The Job has the condition `Complete=True`.
@@ -61,8 +61,9 @@ impl SearchJobs {
     /// The status is derived again whenever one of the search's Jobs changes and every
     /// `options.marker_interval`, because the markers in blob storage produce no Kubernetes event.
     /// A watch that the server ends with `410 Gone` is restarted with a fresh list. A stuck
-    /// search keeps waiting, because a stuck pod can recover (an image that appears, a node
-    /// that scales up); read [`SearchStatus::stuck`] from [`SearchJobs::status`] to decide.
+    /// search does not end the wait, because a stuck pod can recover (an image that appears,
+    /// a node that scales up). Read [`SearchStatus::stuck`] from [`SearchJobs::status`] to
+    /// decide whether to stop.
     ///
     /// # Errors
     ///

@@ -148,7 +148,7 @@ impl JobStore {
         }
     }
 
-    /// Writes `stored.record` back, provided nobody changed the ConfigMap since it was read.
+    /// Writes `stored.record` back unless another writer changed the ConfigMap since it was read.
     ///
     /// The `status` and `priority` labels follow the record. Other labels and annotations
     /// are kept.

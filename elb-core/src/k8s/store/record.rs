@@ -100,7 +100,7 @@ impl FromStr for JobStatus {
     }
 }
 
-/// How the caller gave the queries.
+/// The form in which the caller gave the queries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobMode {
     /// The caller gave blob URLs.
@@ -119,7 +119,7 @@ pub struct JobRecord {
     pub job_id: String,
     /// Lifecycle state, mirrored in the `status` label.
     pub status: JobStatus,
-    /// How the queries were given.
+    /// Form of the queries: blob URLs or inline FASTA.
     pub mode: JobMode,
     /// Creation time, ISO 8601 in UTC, kept as written.
     #[serde(default, deserialize_with = "null_as_default")]
