@@ -344,3 +344,63 @@ async fn cluster_objects_reapply_harmlessly() {
         .unwrap();
     assert_eq!(deployment.status.unwrap().available_replicas, Some(1));
 }
+
+#[tokio::test]
+async fn watcher_relists_after_expired_resume() {
+    let f = start().await;
+    // Without bookmarks the watcher resumes from the version of the last object it saw.
+    f.server.set_bookmark_interval(Duration::from_secs(3600));
+    let api: Api<ConfigMap> = Api::default_namespaced(f.client.clone());
+    let stream = watcher(
+        api.clone(),
+        watcher::Config::default().labels("elb-job=true"),
+    );
+    let mut events = std::pin::pin!(stream);
+    api.create(&PostParams::default(), &record("elb-job-0000000a"))
+        .await
+        .unwrap();
+
+    let mut saw_first = false;
+    while !saw_first {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let watcher::Event::Apply(cm) | watcher::Event::InitApply(cm) = event {
+            saw_first = cm.metadata.name.as_deref() == Some("elb-job-0000000a");
+        }
+    }
+
+    // A write the watcher does not see moves the history past its last version, so after
+    // compaction its resumed watch gets 410 Expired and it must list again.
+    let mut other = record("unrelated");
+    other.metadata.labels = None;
+    api.create(&PostParams::default(), &other).await.unwrap();
+    f.server.compact_history();
+    f.server.disconnect_watches();
+    api.create(&PostParams::default(), &record("elb-job-0000000b"))
+        .await
+        .unwrap();
+
+    let mut relisted = false;
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events.try_next().await {
+                Ok(Some(watcher::Event::Init)) => relisted = true,
+                Ok(Some(watcher::Event::InitApply(cm))) | Ok(Some(watcher::Event::Apply(cm)))
+                    if cm.metadata.name.as_deref() == Some("elb-job-0000000b") =>
+                {
+                    return true;
+                }
+                Ok(Some(_)) => {}
+                // The watcher reports the 410 and recovers on the next poll.
+                Err(_) => {}
+                Ok(None) => return false,
+            }
+        }
+    })
+    .await;
+    assert_eq!(found, Ok(true));
+    assert!(relisted, "the watcher listed again after 410 Expired");
+}

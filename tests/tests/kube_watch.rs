@@ -217,3 +217,21 @@ async fn initial_events_end_with_marked_bookmark() {
         "true"
     );
 }
+
+#[tokio::test]
+async fn disconnect_ends_open_watches() {
+    let f = start().await;
+    let revision = f.server.store().revision();
+    let mut watch = f
+        .watch(&format!(
+            "{CONFIGMAPS}?watch=true&resourceVersion={revision}"
+        ))
+        .await;
+    f.config_map("a", json!({})).await;
+    assert_eq!(watch.next().await.unwrap()["type"], "ADDED");
+    f.server.disconnect_watches();
+    assert!(
+        watch.ends().await,
+        "the stream ends as after a server restart"
+    );
+}

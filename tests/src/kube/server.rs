@@ -196,6 +196,13 @@ impl KubeApiServer {
         self.shared.store.compact_history();
     }
 
+    /// Ends every open watch stream, as an API server restart does. Together with
+    /// [`compact_history`](Self::compact_history) it makes clients that watch again from
+    /// their last resource version get 410 Expired.
+    pub fn disconnect_watches(&self) {
+        self.shared.store.disconnect_watches();
+    }
+
     /// Sets the interval between `BOOKMARK` events of watches that allow them (1 s by
     /// default); it applies to watches started afterwards.
     pub fn set_bookmark_interval(&self, interval: Duration) {

@@ -77,6 +77,7 @@ struct State {
 pub struct Store {
     state: Mutex<State>,
     events: broadcast::Sender<Event>,
+    disconnects: tokio::sync::watch::Sender<u64>,
     clock_offset_secs: AtomicI64,
 }
 
@@ -90,6 +91,7 @@ impl Store {
     /// Creates an empty store.
     pub fn new() -> Self {
         let (events, _) = broadcast::channel(4096);
+        let (disconnects, _) = tokio::sync::watch::channel(0);
         Self {
             state: Mutex::new(State {
                 objects: BTreeMap::new(),
@@ -100,6 +102,7 @@ impl Store {
                 history_capacity: DEFAULT_HISTORY_CAPACITY,
             }),
             events,
+            disconnects,
             clock_offset_secs: AtomicI64::new(0),
         }
     }
@@ -191,6 +194,18 @@ impl Store {
             .cloned()
             .collect();
         Ok((backlog, self.events.subscribe()))
+    }
+
+    /// Ends every open watch stream, as an API server restart does; clients then watch
+    /// again from their last resource version.
+    pub fn disconnect_watches(&self) {
+        self.disconnects.send_modify(|count| *count += 1);
+    }
+
+    /// Returns a receiver that changes when [`disconnect_watches`](Self::disconnect_watches)
+    /// is called.
+    pub fn disconnect_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.disconnects.subscribe()
     }
 
     /// Returns a receiver of every later event.

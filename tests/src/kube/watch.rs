@@ -105,6 +105,7 @@ pub(crate) fn start(
 ) -> Response {
     let (mut sender, receiver) = mpsc::channel::<Result<Bytes, Infallible>>(64);
     tokio::spawn(async move {
+        let mut disconnect = store.disconnect_signal();
         let mut initial = Vec::new();
         let start = match request.resource_version.filter(|v| *v != 0) {
             Some(version) if !request.send_initial_events => version,
@@ -161,6 +162,7 @@ pub(crate) fn start(
             };
             let line = tokio::select! {
                 _ = timeout => return,
+                _ = disconnect.changed() => return,
                 _ = ticker.tick() => {
                     // The tick also ends the task of a watch whose client has left.
                     if sender.is_closed() {
