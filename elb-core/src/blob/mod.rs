@@ -58,6 +58,7 @@
 //!   and [`DownloadOptions::verify_md5`] where that matters.
 
 pub mod auth;
+mod blocks;
 mod checksum;
 mod client;
 mod download;

@@ -1,0 +1,264 @@
+//! Staged uploads: blocks read and sent in parallel with reused buffers, then one
+//! `Put Block List`.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use http::Method;
+use md5::{Digest, Md5};
+use tokio::task::JoinSet;
+
+use super::checksum::{TransactionalChecksum, encode_md5};
+use super::client::BlobStore;
+use super::plan::{BlockIds, MAX_BLOCKS};
+use super::request::BlobRequest;
+use super::source::Source;
+use super::upload::{UploadOptions, UploadReport, content_type, join_error};
+use crate::{Error, ErrorKind, Result};
+
+impl BlobStore {
+    pub(crate) async fn put_blocks(
+        &self,
+        container: &str,
+        name: &str,
+        mut source: Source,
+        block_size: u64,
+        options: &UploadOptions,
+    ) -> Result<UploadReport> {
+        // A conditional request checks before any data is sent; the commit repeats the
+        // condition, so a blob created meanwhile is not replaced either.
+        if !options.overwrite && self.exists(container, name).await? {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("blob {container}/{name} already exists"),
+            )
+            .with_target(self.blob_url(container, name)));
+        }
+        let ids = BlockIds::random();
+        let pool = Arc::new(Mutex::new(Vec::<BytesMut>::new()));
+        let mut whole = options.put_md5.then(Md5::new);
+        let mut tasks: JoinSet<Result<()>> = JoinSet::new();
+        let mut index = 0u64;
+        let mut offset = 0u64;
+        let mut commit_condition = (!options.overwrite).then(|| ("if-none-match", "*".to_owned()));
+
+        loop {
+            let buffer = pool
+                .lock()
+                .expect("buffer pool lock")
+                .pop()
+                .unwrap_or_else(|| BytesMut::with_capacity(block_size as usize));
+            let block = source.read_block(buffer, offset, block_size).await?;
+            if block.is_empty() && index > 0 {
+                break;
+            }
+            if index >= MAX_BLOCKS {
+                return Err(Error::invalid_input(format!(
+                    "content exceeds 50,000 blocks of {block_size} bytes: raise the block size"
+                )));
+            }
+            let length = block.len() as u64;
+            // The whole-content MD5 runs here in block order, and each block's transactional
+            // checksum runs in its upload task, so the two hashes use different cores.
+            let (data, hasher) = update_whole_md5(block.freeze(), whole.take()).await?;
+            whole = hasher;
+
+            let id = ids.id(index);
+            let checksum_kind = options.transactional_checksum;
+            if index == 0 {
+                let (data, checksum) = block_checksum(data, checksum_kind).await?;
+                let request = self.put_block_request(container, name, &id, data, checksum);
+                // The first block goes alone, so a broken list of uncommitted blocks is
+                // found and repaired before the other blocks start.
+                if let Some(condition) = self.put_first_block(&request, options).await? {
+                    commit_condition = Some(condition);
+                }
+                reclaim(&pool, request.body);
+            } else {
+                while tasks.len() >= options.concurrency {
+                    join_one(&mut tasks).await?;
+                }
+                let store = self.clone();
+                let pool = pool.clone();
+                let (container, name) = (container.to_owned(), name.to_owned());
+                tasks.spawn(async move {
+                    let (data, checksum) = block_checksum(data, checksum_kind).await?;
+                    let request = store.put_block_request(&container, &name, &id, data, checksum);
+                    store.send(&request).await?;
+                    reclaim(&pool, request.body);
+                    Ok(())
+                });
+            }
+            index += 1;
+            offset += length;
+            if length < block_size {
+                break;
+            }
+        }
+        while !tasks.is_empty() {
+            join_one(&mut tasks).await?;
+        }
+
+        let digest: Option<[u8; 16]> = whole.map(|hasher| hasher.finalize().into());
+        let etag = self
+            .put_block_list(
+                container,
+                name,
+                &ids,
+                index,
+                digest,
+                commit_condition,
+                options,
+            )
+            .await?;
+        Ok(UploadReport {
+            bytes: offset,
+            blocks: index,
+            content_md5: digest,
+            etag,
+        })
+    }
+
+    fn put_block_request(
+        &self,
+        container: &str,
+        name: &str,
+        id: &str,
+        data: Bytes,
+        checksum: Option<(&'static str, String)>,
+    ) -> BlobRequest {
+        let mut request = BlobRequest::new("put block", Method::PUT)
+            .blob(container, name)
+            .query("comp", "block")
+            .query("blockid", id);
+        if let Some((header, value)) = checksum {
+            request = request.header(header, value);
+        }
+        request.body(data)
+    }
+
+    /// Stages the first block, repairing a blob whose uncommitted blocks have ids of another
+    /// length (`400 InvalidBlobOrBlock`) once; returns the commit condition the repair needs.
+    async fn put_first_block(
+        &self,
+        request: &BlobRequest,
+        options: &UploadOptions,
+    ) -> Result<Option<(&'static str, String)>> {
+        match self.send(request).await {
+            Ok(_) => Ok(None),
+            Err(error) if error.code() == Some("InvalidBlobOrBlock") => {
+                let container = request.container.as_deref().unwrap_or_default();
+                let name = request.name.as_deref().unwrap_or_default();
+                tracing::info!(
+                    blob.container = container,
+                    blob.name = name,
+                    "uncommitted blocks of an earlier upload have ids of another length; discarding them and retrying"
+                );
+                // Committing a block list discards every uncommitted block of the blob. The
+                // empty list leaves an empty blob until the upload commits.
+                let mut reset = BlobRequest::new("put block list", Method::PUT)
+                    .blob(container, name)
+                    .query("comp", "blocklist")
+                    .body(Bytes::from_static(
+                        b"<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList></BlockList>",
+                    ));
+                if !options.overwrite {
+                    reset = reset.header("if-none-match", "*");
+                }
+                let response = self.send(&reset).await?;
+                self.send(request).await?;
+                let condition = (!options.overwrite)
+                    .then(|| {
+                        response
+                            .header("etag")
+                            .map(|etag| ("if-match", etag.to_owned()))
+                    })
+                    .flatten();
+                Ok(condition)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn put_block_list(
+        &self,
+        container: &str,
+        name: &str,
+        ids: &BlockIds,
+        count: u64,
+        digest: Option<[u8; 16]>,
+        condition: Option<(&'static str, String)>,
+        options: &UploadOptions,
+    ) -> Result<String> {
+        let mut xml = String::with_capacity(64 + count as usize * 40);
+        xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+        for index in 0..count {
+            xml.push_str("<Latest>");
+            xml.push_str(&ids.id(index));
+            xml.push_str("</Latest>");
+        }
+        xml.push_str("</BlockList>");
+        let body = Bytes::from(xml);
+        let mut request = BlobRequest::new("put block list", Method::PUT)
+            .blob(container, name)
+            .query("comp", "blocklist")
+            .header("x-ms-blob-content-type", content_type(name, options));
+        if let Some(digest) = &digest {
+            request = request.header("x-ms-blob-content-md5", encode_md5(digest));
+        }
+        if let Some((header, value)) = options.transactional_checksum.header(&body) {
+            request = request.header(header, value);
+        }
+        if let Some((header, value)) = condition {
+            request = request.header(header, value);
+        }
+        let response = self.send(&request.body(body)).await?;
+        Ok(response.header("etag").unwrap_or("").to_owned())
+    }
+}
+
+/// Feeds a block to the whole-content MD5 off the async threads.
+async fn update_whole_md5(data: Bytes, whole: Option<Md5>) -> Result<(Bytes, Option<Md5>)> {
+    let Some(mut hasher) = whole else {
+        return Ok((data, None));
+    };
+    tokio::task::spawn_blocking(move || {
+        hasher.update(&data);
+        (data, Some(hasher))
+    })
+    .await
+    .map_err(join_error)
+}
+
+/// Computes a block's transactional checksum header off the async threads.
+async fn block_checksum(
+    data: Bytes,
+    checksum: TransactionalChecksum,
+) -> Result<(Bytes, Option<(&'static str, String)>)> {
+    if checksum == TransactionalChecksum::None {
+        return Ok((data, None));
+    }
+    tokio::task::spawn_blocking(move || {
+        let header = checksum.header(&data);
+        (data, header)
+    })
+    .await
+    .map_err(join_error)
+}
+
+/// Returns a sent block's buffer to the pool when no other reference to it remains.
+fn reclaim(pool: &Mutex<Vec<BytesMut>>, body: Bytes) {
+    if let Ok(mut buffer) = body.try_into_mut() {
+        buffer.clear();
+        pool.lock().expect("buffer pool lock").push(buffer);
+    }
+}
+
+async fn join_one(tasks: &mut JoinSet<Result<()>>) -> Result<()> {
+    match tasks.join_next().await {
+        Some(Ok(result)) => result,
+        Some(Err(error)) => Err(join_error(error)),
+        None => Ok(()),
+    }
+}
