@@ -112,6 +112,10 @@ impl BlobStore {
     ///
     /// Returns the typed error of the last attempt. A non-retryable response fails at once with
     /// its status and `x-ms-error-code`, and a retryable failure fails when retries run out.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the request; the service may still have applied it.
     pub async fn send(&self, request: &BlobRequest) -> Result<BlobResponse> {
         let mut retry = 0;
         loop {
@@ -140,6 +144,10 @@ impl BlobStore {
     /// # Errors
     ///
     /// As [`BlobStore::send`], for the status and headers only.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`BlobStore::send`].
     pub async fn send_streaming(&self, request: &BlobRequest) -> Result<reqwest::Response> {
         let mut retry = 0;
         self.send_counting(request, &mut retry).await
