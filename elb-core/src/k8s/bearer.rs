@@ -16,6 +16,9 @@ use tower::{BoxError, Layer, Service};
 use crate::{Error, ErrorKind, Result};
 
 /// Time before expiry at which a cached Entra token is replaced.
+///
+/// NOTE: a 401 does not drop the cached token, so a token revoked early keeps failing until
+/// it is within this margin of its expiry.
 const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 
 /// The source of each request's bearer token.

@@ -20,6 +20,8 @@ pub const MAX_CONFIG_MAP_DATA: usize = 1_048_576;
 pub const RECORD_KEY: &str = "job";
 
 /// Priority label value written when a record sets no priority.
+///
+/// NOTE: the job store contract names no default priority; 50 is the midpoint of 0..=100.
 pub const DEFAULT_PRIORITY: u8 = 50;
 
 /// Returns the ConfigMap name of the record `job_id`: `elb-job-<job_id>`.
