@@ -237,7 +237,7 @@ impl Credential {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Does nothing: the credential holds no resources that need closing.
+    /// Does nothing, because the credential has no resources to close.
     fn close(&self) {}
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

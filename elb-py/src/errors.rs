@@ -1,7 +1,7 @@
 //! The one place where `elb_core::Error` becomes a Python exception.
 //!
-//! The exception classes live in `elb_py._errors` (plain Python, so they can inherit from
-//! builtins such as `FileNotFoundError`); this module picks the class for each
+//! The exception classes are defined in `elb_py._errors` as plain Python, so they can inherit
+//! from builtins such as `FileNotFoundError`. This module picks the class for each
 //! [`ErrorKind`] and fills its attributes.
 
 use elb_core::{Error, ErrorKind};

@@ -15,6 +15,8 @@ mod health;
 mod k8s;
 mod logging;
 mod runtime;
+mod search;
+mod store;
 mod transfer;
 
 /// The `elb_py._native` extension module.
@@ -29,10 +31,11 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<auth::DefaultChainPy>()?;
     module.add_class::<blob::BlobStorePy>()?;
     module.add_class::<k8s::KubeClientPy>()?;
-    module.add_class::<k8s::JobStorePy>()?;
-    module.add_class::<k8s::StoredRecordPy>()?;
-    module.add_class::<k8s::SearchJobsPy>()?;
+    module.add_class::<store::JobStorePy>()?;
+    module.add_class::<store::StoredRecordPy>()?;
+    module.add_class::<search::SearchJobsPy>()?;
     module.add_function(wrap_pyfunction!(health::health_report, module)?)?;
+    module.add_function(wrap_pyfunction!(health::health_report_async, module)?)?;
     logging::install(module.py());
     Ok(())
 }

@@ -38,7 +38,7 @@ pub(crate) fn runtime() -> &'static Runtime {
             .enable_all()
             .thread_name("elb-py-worker")
             .build()
-            .expect("the operating system refused to start the elb_py runtime threads")
+            .expect("failed to start the elb_py runtime threads")
     })
 }
 
@@ -125,6 +125,25 @@ where
     Ok(py_future)
 }
 
+/// Runs `future` in the calling style the caller chose: blocking with the GIL released,
+/// returning the converted result, or as an awaitable.
+pub(crate) fn call<'py, F, T>(
+    py: Python<'py>,
+    asynchronous: bool,
+    future: F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = elb_core::Result<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    crate::logging::refresh_level(py);
+    if asynchronous {
+        spawn_awaitable(py, future)
+    } else {
+        block_on(py, future)?.into_bound_py_any(py)
+    }
+}
+
 /// Converts a task's outcome to Python and schedules it on the future's event loop.
 fn deliver<T>(py: Python<'_>, event_loop: &Py<PyAny>, future: &Py<PyAny>, outcome: TaskOutcome<T>)
 where
@@ -159,7 +178,7 @@ where
         (resolve, future.bind(py), exception, value),
     );
     if let Err(error) = scheduled {
-        // The loop was closed before the task finished, so nobody awaits the result.
+        // The loop was closed before the task finished, so no caller awaits the result.
         tracing::debug!(target: "elb_py::runtime", error = %error, "event loop closed before an async call finished");
     }
 }

@@ -191,7 +191,7 @@ async fn download_prefix(
     Ok(tree_report(report))
 }
 
-/// Where a ZIP archive goes: a file path, or a Python object with a `write` method.
+/// The destination of a ZIP archive: a file path, or a Python object with a `write` method.
 enum ZipTarget {
     Path(PathBuf),
     Writer(Py<PyAny>),

@@ -1,8 +1,8 @@
 """Fixtures that start real loopback servers for the elb_py tests.
 
 Azurite and the Kubernetes API server come from the ``elb-test-servers`` binary (started
-through ``tests/python/servers.py``). Small HTTP servers written here play a managed
-identity endpoint and a blob endpoint that answers every request with a chosen error.
+through ``tests/python/servers.py``). Small HTTP servers written here act as a managed
+identity endpoint and as a blob endpoint that replies to every request with a chosen error.
 Every server listens on 127.0.0.1 only.
 """
 
@@ -95,7 +95,7 @@ def container(store: elb_py.BlobStore) -> Iterator[str]:
 
 @dataclass
 class Reply:
-    """What a canned server answers: status, JSON or XML body, headers and a delay."""
+    """The reply of a canned server: status, JSON or XML body, headers and a delay."""
 
     status: int = 200
     body: bytes = b""
@@ -104,7 +104,7 @@ class Reply:
 
 
 class CannedServer:
-    """An HTTP server on 127.0.0.1 that answers each request with ``reply`` and records it."""
+    """An HTTP server on 127.0.0.1 that replies to each request with ``reply`` and records it."""
 
     def __init__(self) -> None:
         self.reply = Reply()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -164,3 +165,23 @@ def test_health_report_degraded_without_checks() -> None:
     assert report["checks"]["kubernetes"]["status"] == "error"
     assert report["checks"]["azure_auth"]["status"] == "error"
     assert "storage" not in report["checks"]
+
+
+@pytest.mark.asyncio
+async def test_async_store_and_health(kube: elb_py.KubeClient) -> None:
+    store = elb_py.JobStore(kube, "default")
+    job_ids = [new_job_id() for _ in range(3)]
+    created = await asyncio.gather(*(store.create_async(job_record(j)) for j in job_ids))
+    assert [stored.record["job_id"] for stored in created] == job_ids
+
+    read, report = await asyncio.gather(
+        store.get_async(job_ids[0]), elb_py.health_report_async("0.1.0", kube=kube)
+    )
+    assert read.resource_version == created[0].resource_version
+    assert report["checks"]["kubernetes"]["status"] == "ok"
+    assert report["checks"]["azure_auth"]["status"] == "error"
+    assert report["status"] == "degraded"
+
+    await asyncio.gather(*(store.delete_async(j) for j in job_ids))
+    remaining = {stored.record["job_id"] for stored in await store.list_async()}
+    assert remaining.isdisjoint(job_ids)

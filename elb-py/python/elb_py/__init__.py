@@ -40,6 +40,7 @@ from ._native import (
     WorkloadIdentityCredential,
     __version__,
     health_report,
+    health_report_async,
 )
 from ._tokens import AccessToken, AccessTokenInfo
 
@@ -63,6 +64,7 @@ __all__ = [
     "SearchJobs",
     # health
     "health_report",
+    "health_report_async",
     # errors
     "ElbError",
     "NotFoundError",

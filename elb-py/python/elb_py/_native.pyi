@@ -1,10 +1,11 @@
 """Type stubs of the ``elb_py._native`` extension module.
 
 Every blocking method releases the GIL for its whole duration. A method named ``*_async``
-takes the same arguments and returns an awaitable for the running asyncio event loop;
-cancelling it aborts the operation at its next suspension point.
+takes the same arguments and returns an awaitable for the running asyncio event loop.
+Cancelling that awaitable aborts the operation at its next suspension point.
 """
 
+import builtins
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, final
@@ -27,6 +28,7 @@ __all__ = [
     "StoredRecord",
     "WorkloadIdentityCredential",
     "health_report",
+    "health_report_async",
 ]
 
 __version__: str
@@ -112,7 +114,7 @@ class Credential:
         """UNIX time of the last successful token request, or ``None``."""
 
     def close(self) -> None:
-        """Do nothing; the credential holds no resources that need closing."""
+        """Do nothing, because the credential has no resources to close."""
 
     def __enter__(self) -> Credential: ...
     def __exit__(self, *_args: object) -> None: ...
@@ -225,9 +227,10 @@ class AzureCliCredential(Credential):
 
 @final
 class DefaultChain(Credential):
-    """Client secret, workload identity, managed identity and Azure CLI, tried in that
-    order; the first that produces a token is used from then on and reported as
-    :attr:`method`.
+    """A chain of client secret, workload identity, managed identity and Azure CLI.
+
+    The credentials are tried in that order. The first that produces a token is used from
+    then on and reported as :attr:`method`.
 
     Args:
         env: Variables to read instead of the process environment.
@@ -496,8 +499,8 @@ class BlobStore:
             concurrency: Maximum requests in flight across all files (32 by default).
             progress: Called with a dict (``stage``, ``files_total``, ``files_done``,
                 ``files_failed``, ``bytes_total``, ``bytes_done``, ``file``, ``error``) on a
-                worker thread with the GIL held; ``bytes``, ``file_done`` and
-                ``file_skipped`` events come at most every 0.1 s.
+                worker thread with the GIL held. The frequent ``bytes``, ``file_done`` and
+                ``file_skipped`` events are sent at most every 0.1 s.
             check: Whether a failed file raises; otherwise failures are listed in the report.
 
         Returns:
@@ -642,8 +645,14 @@ class KubeClient:
     def list_nodes(self) -> list[dict[str, Any]]:
         """List the nodes: ``name``, ``ready``, ``instance_type``, ``labels``."""
 
+    def list_nodes_async(self) -> Awaitable[list[dict[str, Any]]]:
+        """Awaitable form of :meth:`list_nodes`."""
+
     def pod_phases(self, namespace: str) -> dict[str, int]:
         """Count the pods of ``namespace`` by phase."""
+
+    def pod_phases_async(self, namespace: str) -> Awaitable[dict[str, int]]:
+        """Awaitable form of :meth:`pod_phases`."""
 
     def readyz(self) -> None:
         """Check the API server's ``/readyz`` endpoint.
@@ -651,6 +660,9 @@ class KubeClient:
         Raises:
             ElbError: The subclass for the failure, such as :class:`UnavailableError`.
         """
+
+    def readyz_async(self) -> Awaitable[None]:
+        """Awaitable form of :meth:`readyz`."""
 
     def apply_openapi_objects(
         self,
@@ -667,6 +679,17 @@ class KubeClient:
         Returns:
             One ``{"target", "resource_version", "changed"}`` per object.
         """
+
+    def apply_openapi_objects_async(
+        self,
+        namespace: str,
+        client_id: str,
+        image: str,
+        *,
+        internal_load_balancer: bool = False,
+        env: Mapping[str, str] | None = None,
+    ) -> Awaitable[list[dict[str, Any]]]:
+        """Awaitable form of :meth:`apply_openapi_objects`."""
 
 @final
 class StoredRecord:
@@ -709,6 +732,9 @@ class JobStore:
             InvalidInputError: The record is invalid or larger than a ConfigMap allows.
         """
 
+    def create_async(self, record: Mapping[str, Any]) -> Awaitable[StoredRecord]:
+        """Awaitable form of :meth:`create`."""
+
     def get(self, job_id: str) -> StoredRecord:
         """Read a record.
 
@@ -716,8 +742,14 @@ class JobStore:
             NotFoundError: The record does not exist.
         """
 
+    def get_async(self, job_id: str) -> Awaitable[StoredRecord]:
+        """Awaitable form of :meth:`get`."""
+
     def list(self, status: str | None = None) -> list[StoredRecord]:
         """List all records, or those with ``status``."""
+
+    def list_async(self, status: str | None = None) -> Awaitable[builtins.list[StoredRecord]]:
+        """Awaitable form of :meth:`list`."""
 
     def update(self, stored: StoredRecord) -> StoredRecord:
         """Write a record back at the ``resourceVersion`` it was read at.
@@ -727,8 +759,14 @@ class JobStore:
             NotFoundError: The record was deleted.
         """
 
+    def update_async(self, stored: StoredRecord) -> Awaitable[StoredRecord]:
+        """Awaitable form of :meth:`update`."""
+
     def delete(self, job_id: str) -> None:
         """Delete a record; deleting a missing record succeeds."""
+
+    def delete_async(self, job_id: str) -> Awaitable[None]:
+        """Awaitable form of :meth:`delete`."""
 
 @final
 class SearchJobs:
@@ -745,14 +783,22 @@ class SearchJobs:
             InvalidInputError: A dict is not a valid Job.
         """
 
+    def submit_async(
+        self, jobs: Sequence[Mapping[str, Any]]
+    ) -> Awaitable[dict[str, list[str]]]:
+        """Awaitable form of :meth:`submit`."""
+
     def list_jobs(self) -> list[str]:
         """Return the names of the search's Jobs."""
+
+    def list_jobs_async(self) -> Awaitable[list[str]]:
+        """Awaitable form of :meth:`list_jobs`."""
 
     def status(self, markers: BlobStore, results_prefix: str) -> dict[str, Any]:
         """Derive the search's status from its Jobs, pods and result markers.
 
         Args:
-            markers: The store that holds the results.
+            markers: The store that contains the results.
             results_prefix: ``<container>/<path>`` of the search's results.
 
         Returns:
@@ -760,6 +806,9 @@ class SearchJobs:
             "markers"}`` with ``state`` one of ``pending``, ``running``, ``stuck``,
             ``completed``, ``failed``.
         """
+
+    def status_async(self, markers: BlobStore, results_prefix: str) -> Awaitable[dict[str, Any]]:
+        """Awaitable form of :meth:`status`."""
 
     def wait(
         self,
@@ -775,8 +824,21 @@ class SearchJobs:
             TimedOutError: ``timeout`` seconds passed first.
         """
 
+    def wait_async(
+        self,
+        markers: BlobStore,
+        results_prefix: str,
+        *,
+        timeout: float,
+        marker_interval: float = 30.0,
+    ) -> Awaitable[dict[str, Any]]:
+        """Awaitable form of :meth:`wait`."""
+
     def delete(self, *, foreground: bool = False) -> int:
         """Delete the search's Jobs and their pods; return how many Jobs were deleted."""
+
+    def delete_async(self, *, foreground: bool = False) -> Awaitable[int]:
+        """Awaitable form of :meth:`delete`."""
 
 def health_report(
     version: str,
@@ -800,3 +862,16 @@ def health_report(
     Raises:
         InvalidInputError: ``storage`` without ``storage_container`` or the reverse.
     """
+
+def health_report_async(
+    version: str,
+    *,
+    config: Mapping[str, Any] | None = None,
+    kube: KubeClient | None = None,
+    credential: Credential | None = None,
+    scope: str | None = None,
+    storage: BlobStore | None = None,
+    storage_container: str | None = None,
+    timeout: float | None = None,
+) -> Awaitable[dict[str, Any]]:
+    """Awaitable form of :func:`health_report`, for async web handlers."""

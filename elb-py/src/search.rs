@@ -1,0 +1,229 @@
+//! The Jobs of one search for Python: submit, list, status, wait and delete.
+
+use elb_core::blob::BlobStore;
+use elb_core::k8s::search::{
+    BlobMarkers, DeletePropagation, SearchJobs, SearchState, SearchStatus, WaitOptions,
+};
+use k8s_openapi::api::batch::v1::Job;
+use pyo3::prelude::*;
+use serde_json::{Value, json};
+
+use crate::blob::BlobStorePy;
+use crate::convert::{Json, invalid_input, seconds};
+use crate::k8s::{KubeClientPy, python_to_json};
+use crate::{errors, runtime};
+
+fn state_name(state: SearchState) -> &'static str {
+    match state {
+        SearchState::Pending => "pending",
+        SearchState::Running => "running",
+        SearchState::Stuck => "stuck",
+        SearchState::Completed => "completed",
+        SearchState::Failed => "failed",
+    }
+}
+
+fn status_json(status: &SearchStatus) -> Json {
+    let failed_jobs: Vec<Value> = status
+        .failed_jobs
+        .iter()
+        .map(|job| json!({"name": job.name, "reason": job.reason, "message": job.message}))
+        .collect();
+    let stuck: Vec<Value> = status
+        .stuck
+        .iter()
+        .map(|pod| json!({"pod": pod.pod, "job": pod.job, "reason": pod.reason}))
+        .collect();
+    Json(json!({
+        "state": state_name(status.state),
+        "total": status.total,
+        "active": status.active,
+        "succeeded": status.succeeded,
+        "failed": status.failed,
+        "failed_jobs": failed_jobs,
+        "stuck": stuck,
+        "markers": {
+            "success": status.markers.success,
+            "failure": status.markers.failure,
+            "results_listable": status.markers.results_listable,
+        },
+    }))
+}
+
+fn parse_jobs(py: Python<'_>, jobs: &[Bound<'_, PyAny>]) -> PyResult<Vec<Job>> {
+    let mut parsed = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let value = python_to_json(job)?;
+        let job: Job = serde_json::from_value(value)
+            .map_err(|error| invalid_input(py, format!("invalid batch/v1 Job: {error}")))?;
+        parsed.push(job);
+    }
+    Ok(parsed)
+}
+
+async fn submit(search: SearchJobs, jobs: Vec<Job>) -> elb_core::Result<Json> {
+    let report = search.submit(&jobs).await?;
+    Ok(Json(
+        json!({"created": report.created, "existing": report.existing}),
+    ))
+}
+
+async fn list_jobs(search: SearchJobs) -> elb_core::Result<Vec<String>> {
+    let jobs = search.list_jobs().await?;
+    Ok(jobs
+        .into_iter()
+        .filter_map(|job| job.metadata.name)
+        .collect())
+}
+
+async fn status(search: SearchJobs, store: BlobStore, prefix: String) -> elb_core::Result<Json> {
+    let markers = BlobMarkers::new(store);
+    let status = search.status(&markers, &prefix).await?;
+    Ok(status_json(&status))
+}
+
+async fn wait(
+    search: SearchJobs,
+    store: BlobStore,
+    prefix: String,
+    options: WaitOptions,
+) -> elb_core::Result<Json> {
+    let markers = BlobMarkers::new(store);
+    let status = search.wait(&markers, &prefix, &options).await?;
+    Ok(status_json(&status))
+}
+
+fn wait_options(py: Python<'_>, timeout: f64, marker_interval: f64) -> PyResult<WaitOptions> {
+    let mut options = WaitOptions::new(seconds(py, "timeout", timeout)?);
+    options.marker_interval = seconds(py, "marker_interval", marker_interval)?;
+    Ok(options)
+}
+
+fn propagation(foreground: bool) -> DeletePropagation {
+    if foreground {
+        DeletePropagation::Foreground
+    } else {
+        DeletePropagation::Background
+    }
+}
+
+/// The Jobs and pods of one search (one `elb_job_id`) in one namespace.
+#[pyclass(frozen, name = "SearchJobs", module = "elb_py._native")]
+pub(crate) struct SearchJobsPy {
+    search: SearchJobs,
+}
+
+#[pymethods]
+impl SearchJobsPy {
+    #[new]
+    fn new(
+        py: Python<'_>,
+        client: &Bound<'_, KubeClientPy>,
+        namespace: &str,
+        elb_job_id: &str,
+    ) -> PyResult<Self> {
+        let search = SearchJobs::new(client.get().client.clone(), namespace, elb_job_id)
+            .map_err(|e| errors::to_pyerr(py, &e))?;
+        Ok(Self { search })
+    }
+
+    /// Creates the Jobs (dicts in the `batch/v1` Job shape); Jobs that exist are kept.
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        jobs: Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let jobs = parse_jobs(py, &jobs)?;
+        runtime::call(py, false, submit(self.search.clone(), jobs))
+    }
+
+    fn submit_async<'py>(
+        &self,
+        py: Python<'py>,
+        jobs: Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let jobs = parse_jobs(py, &jobs)?;
+        runtime::call(py, true, submit(self.search.clone(), jobs))
+    }
+
+    /// Returns the names of the search's Jobs.
+    fn list_jobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        runtime::call(py, false, list_jobs(self.search.clone()))
+    }
+
+    fn list_jobs_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        runtime::call(py, true, list_jobs(self.search.clone()))
+    }
+
+    /// Derives the search's status from its Jobs, pods and the markers under
+    /// `results_prefix` (`container/path`) in `markers`.
+    fn status<'py>(
+        &self,
+        py: Python<'py>,
+        markers: &Bound<'py, BlobStorePy>,
+        results_prefix: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let store = markers.get().store.clone();
+        runtime::call(
+            py,
+            false,
+            status(self.search.clone(), store, results_prefix),
+        )
+    }
+
+    fn status_async<'py>(
+        &self,
+        py: Python<'py>,
+        markers: &Bound<'py, BlobStorePy>,
+        results_prefix: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let store = markers.get().store.clone();
+        runtime::call(py, true, status(self.search.clone(), store, results_prefix))
+    }
+
+    /// Waits until the search completes or fails and returns its final status.
+    #[pyo3(signature = (markers, results_prefix, *, timeout, marker_interval = 30.0))]
+    fn wait<'py>(
+        &self,
+        py: Python<'py>,
+        markers: &Bound<'py, BlobStorePy>,
+        results_prefix: String,
+        timeout: f64,
+        marker_interval: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = wait_options(py, timeout, marker_interval)?;
+        let store = markers.get().store.clone();
+        let future = wait(self.search.clone(), store, results_prefix, options);
+        runtime::call(py, false, future)
+    }
+
+    #[pyo3(signature = (markers, results_prefix, *, timeout, marker_interval = 30.0))]
+    fn wait_async<'py>(
+        &self,
+        py: Python<'py>,
+        markers: &Bound<'py, BlobStorePy>,
+        results_prefix: String,
+        timeout: f64,
+        marker_interval: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = wait_options(py, timeout, marker_interval)?;
+        let store = markers.get().store.clone();
+        let future = wait(self.search.clone(), store, results_prefix, options);
+        runtime::call(py, true, future)
+    }
+
+    /// Deletes every Job of the search and their pods; returns how many Jobs were deleted.
+    #[pyo3(signature = (*, foreground = false))]
+    fn delete<'py>(&self, py: Python<'py>, foreground: bool) -> PyResult<Bound<'py, PyAny>> {
+        let search = self.search.clone();
+        let policy = propagation(foreground);
+        runtime::call(py, false, async move { search.delete(policy).await })
+    }
+
+    #[pyo3(signature = (*, foreground = false))]
+    fn delete_async<'py>(&self, py: Python<'py>, foreground: bool) -> PyResult<Bound<'py, PyAny>> {
+        let search = self.search.clone();
+        let policy = propagation(foreground);
+        runtime::call(py, true, async move { search.delete(policy).await })
+    }
+}

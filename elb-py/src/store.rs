@@ -1,0 +1,205 @@
+//! The job store for Python: one ConfigMap per job record, written at the
+//! `resourceVersion` it was read at.
+
+use elb_core::k8s::store::{JobRecord, JobStatus, JobStore, StoredRecord};
+use elb_core::{Error, ErrorKind};
+use pyo3::prelude::*;
+use serde_json::Value;
+
+use crate::convert::{Json, invalid_input};
+use crate::k8s::{KubeClientPy, python_to_json};
+use crate::{errors, runtime};
+
+/// A job record as read from the cluster, with the `resourceVersion` it was read at.
+#[pyclass(frozen, name = "StoredRecord", module = "elb_py._native")]
+pub(crate) struct StoredRecordPy {
+    stored: StoredRecord,
+}
+
+fn record_json(record: &JobRecord) -> elb_core::Result<Value> {
+    serde_json::to_value(record).map_err(|error| {
+        Error::new(ErrorKind::Service, "job record cannot be converted to JSON").with_source(error)
+    })
+}
+
+fn parse_record(record: &Bound<'_, PyAny>) -> PyResult<JobRecord> {
+    let value = python_to_json(record)?;
+    serde_json::from_value(value).map_err(|error| {
+        invalid_input(
+            record.py(),
+            format!(
+                "invalid job record: {error}; a record needs job_id, status (queued, \
+                 dispatching, submitting, running, completed, failed or cancelled) and mode \
+                 (A or B)"
+            ),
+        )
+    })
+}
+
+fn parse_status(py: Python<'_>, status: &str) -> PyResult<JobStatus> {
+    serde_json::from_value(Value::String(status.to_owned())).map_err(|_| {
+        invalid_input(
+            py,
+            format!(
+                "unknown job status {status:?}: use queued, dispatching, submitting, running, \
+                 completed, failed or cancelled"
+            ),
+        )
+    })
+}
+
+#[pymethods]
+impl StoredRecordPy {
+    /// The record as a dict, unknown fields included.
+    #[getter]
+    fn record(&self, py: Python<'_>) -> PyResult<Json> {
+        record_json(&self.stored.record)
+            .map(Json)
+            .map_err(|e| errors::to_pyerr(py, &e))
+    }
+
+    /// The `resourceVersion` of the ConfigMap this record was read from.
+    #[getter]
+    fn resource_version(&self) -> String {
+        self.stored.resource_version().to_owned()
+    }
+
+    /// Returns a copy that writes `record` back at the same `resourceVersion`.
+    fn with_record(&self, record: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let record = parse_record(record)?;
+        let mut stored = self.stored.clone();
+        stored.record = record;
+        Ok(Self { stored })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "StoredRecord(job_id={:?}, status={:?}, resource_version={:?})",
+            self.stored.record.job_id,
+            self.stored.record.status.as_str(),
+            self.stored.resource_version()
+        )
+    }
+}
+
+/// The job records of one namespace, one ConfigMap per job.
+#[pyclass(frozen, name = "JobStore", module = "elb_py._native")]
+pub(crate) struct JobStorePy {
+    store: JobStore,
+}
+
+async fn create(store: JobStore, record: JobRecord) -> elb_core::Result<StoredRecordPy> {
+    let stored = store.create(&record).await?;
+    Ok(StoredRecordPy { stored })
+}
+
+async fn get(store: JobStore, job_id: String) -> elb_core::Result<StoredRecordPy> {
+    let stored = store.get(&job_id).await?;
+    Ok(StoredRecordPy { stored })
+}
+
+async fn list(store: JobStore, status: Option<JobStatus>) -> elb_core::Result<Vec<StoredRecordPy>> {
+    let records = store.list(status).await?;
+    Ok(records
+        .into_iter()
+        .map(|stored| StoredRecordPy { stored })
+        .collect())
+}
+
+async fn update(store: JobStore, stored: StoredRecord) -> elb_core::Result<StoredRecordPy> {
+    let updated = store.update(&stored).await?;
+    Ok(StoredRecordPy { stored: updated })
+}
+
+async fn delete(store: JobStore, job_id: String) -> elb_core::Result<()> {
+    store.delete(&job_id).await
+}
+
+#[pymethods]
+impl JobStorePy {
+    #[new]
+    fn new(py: Python<'_>, client: &Bound<'_, KubeClientPy>, namespace: &str) -> PyResult<Self> {
+        let store = JobStore::new(client.get().client.clone(), namespace)
+            .map_err(|e| errors::to_pyerr(py, &e))?;
+        Ok(Self { store })
+    }
+
+    /// The namespace of the records.
+    #[getter]
+    fn namespace(&self) -> String {
+        self.store.namespace().to_owned()
+    }
+
+    /// Creates a record from a dict.
+    fn create<'py>(
+        &self,
+        py: Python<'py>,
+        record: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let record = parse_record(record)?;
+        runtime::call(py, false, create(self.store.clone(), record))
+    }
+
+    fn create_async<'py>(
+        &self,
+        py: Python<'py>,
+        record: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let record = parse_record(record)?;
+        runtime::call(py, true, create(self.store.clone(), record))
+    }
+
+    /// Reads a record.
+    fn get<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
+        runtime::call(py, false, get(self.store.clone(), job_id))
+    }
+
+    fn get_async<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
+        runtime::call(py, true, get(self.store.clone(), job_id))
+    }
+
+    /// Lists the records, all of them or those with `status`.
+    #[pyo3(signature = (status = None))]
+    fn list<'py>(&self, py: Python<'py>, status: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let status = status.map(|text| parse_status(py, text)).transpose()?;
+        runtime::call(py, false, list(self.store.clone(), status))
+    }
+
+    #[pyo3(signature = (status = None))]
+    fn list_async<'py>(
+        &self,
+        py: Python<'py>,
+        status: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let status = status.map(|text| parse_status(py, text)).transpose()?;
+        runtime::call(py, true, list(self.store.clone(), status))
+    }
+
+    /// Writes a record back, provided no other writer changed it since it was read.
+    fn update<'py>(
+        &self,
+        py: Python<'py>,
+        stored: &Bound<'py, StoredRecordPy>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let stored = stored.get().stored.clone();
+        runtime::call(py, false, update(self.store.clone(), stored))
+    }
+
+    fn update_async<'py>(
+        &self,
+        py: Python<'py>,
+        stored: &Bound<'py, StoredRecordPy>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let stored = stored.get().stored.clone();
+        runtime::call(py, true, update(self.store.clone(), stored))
+    }
+
+    /// Deletes a record; deleting a missing record succeeds.
+    fn delete<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
+        runtime::call(py, false, delete(self.store.clone(), job_id))
+    }
+
+    fn delete_async<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
+        runtime::call(py, true, delete(self.store.clone(), job_id))
+    }
+}
