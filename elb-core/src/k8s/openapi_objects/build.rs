@@ -1,8 +1,6 @@
-//! The OpenAPI service's cluster objects, applied with server-side apply so that applying
-//! again changes nothing and a changed input updates only what changed.
+//! Building the OpenAPI service's objects from their inputs, without I/O.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
@@ -12,75 +10,15 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams};
-use kube::{Client, Resource};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use tracing::info;
+use kube::api::ObjectMeta;
 
-use crate::k8s::api_error::{from_kube, is_not_found, target};
+use super::{
+    CLIENT_ID_ANNOTATION, CLUSTER_ROLE_BINDING_NAME, CLUSTER_ROLE_NAME, CONTAINER_PORT,
+    INTERNAL_LB_ANNOTATION, OPENAPI_NAME, OpenApiObjects, OpenApiService, SERVICE_ACCOUNT_NAME,
+    USE_WORKLOAD_IDENTITY_LABEL,
+};
 use crate::k8s::names::validate_dns_label;
-use crate::{Error, ErrorKind, Result};
-
-/// The field manager of every object elb applies.
-pub const FIELD_MANAGER: &str = "elb";
-/// Name of the Deployment, the Service and the `app` label value.
-pub const OPENAPI_NAME: &str = "elb-openapi";
-/// Name of the ServiceAccount.
-pub const SERVICE_ACCOUNT_NAME: &str = "elb-openapi-sa";
-/// Name of the ClusterRole.
-pub const CLUSTER_ROLE_NAME: &str = "elb-openapi-role";
-/// Name of the ClusterRoleBinding.
-pub const CLUSTER_ROLE_BINDING_NAME: &str = "elb-openapi-binding";
-/// Port of the service's container.
-pub const CONTAINER_PORT: i32 = 8000;
-/// ServiceAccount annotation with the workload identity's client id.
-pub const CLIENT_ID_ANNOTATION: &str = "azure.workload.identity/client-id";
-/// Pod label that opts in to workload identity.
-pub const USE_WORKLOAD_IDENTITY_LABEL: &str = "azure.workload.identity/use";
-/// Service annotation that makes the Azure load balancer internal.
-pub const INTERNAL_LB_ANNOTATION: &str = "service.beta.kubernetes.io/azure-load-balancer-internal";
-
-/// The inputs of the OpenAPI service's objects.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OpenApiService {
-    /// Namespace of the ServiceAccount, Deployment and Service.
-    pub namespace: String,
-    /// Client id of the user-assigned managed identity that the pods use.
-    pub client_id: String,
-    /// Container image of the service.
-    pub image: String,
-    /// Whether the LoadBalancer gets a private address only.
-    pub internal_load_balancer: bool,
-    /// Environment variables of the service's container.
-    pub env: BTreeMap<String, String>,
-}
-
-/// The five objects of the OpenAPI service.
-#[derive(Clone, Debug)]
-pub struct OpenApiObjects {
-    /// `elb-openapi-sa`.
-    pub service_account: ServiceAccount,
-    /// `elb-openapi-role`.
-    pub cluster_role: ClusterRole,
-    /// `elb-openapi-binding`.
-    pub cluster_role_binding: ClusterRoleBinding,
-    /// `elb-openapi`.
-    pub deployment: Deployment,
-    /// `elb-openapi`, type LoadBalancer.
-    pub service: Service,
-}
-
-/// One applied object and whether the apply changed it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AppliedObject {
-    /// `Kind namespace/name` or `Kind name`.
-    pub target: String,
-    /// The object's `resourceVersion` after the apply.
-    pub resource_version: String,
-    /// Whether the object was created or its `resourceVersion` changed.
-    pub changed: bool,
-}
+use crate::{Error, Result};
 
 fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
     ObjectMeta {
@@ -99,7 +37,6 @@ fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
         ..PolicyRule::default()
     }
 }
-
 impl OpenApiService {
     /// Builds the objects without any request.
     ///
@@ -257,128 +194,6 @@ impl OpenApiService {
             service,
         })
     }
-
-    /// Applies the objects with server-side apply under the field manager `elb`.
-    ///
-    /// Applying the same inputs again changes no object (their `resourceVersion`s stay), and
-    /// a field that an earlier apply set but this one omits (the internal load balancer
-    /// annotation) is removed. Conflicts with other field managers are forced in elb's favour,
-    /// because these objects belong to elb.
-    ///
-    /// # Errors
-    ///
-    /// Returns the errors of [`OpenApiService::objects`] before any request, and the API
-    /// server's error naming the object.
-    pub async fn apply(&self, client: &Client) -> Result<Vec<AppliedObject>> {
-        let objects = self.objects()?;
-        let namespace = self.namespace.as_str();
-        let applied = vec![
-            apply_one(
-                Api::namespaced(client.clone(), namespace),
-                &objects.service_account,
-            )
-            .await?,
-            apply_one(Api::all(client.clone()), &objects.cluster_role).await?,
-            apply_one(Api::all(client.clone()), &objects.cluster_role_binding).await?,
-            apply_one(
-                Api::namespaced(client.clone(), namespace),
-                &objects.deployment,
-            )
-            .await?,
-            apply_one(Api::namespaced(client.clone(), namespace), &objects.service).await?,
-        ];
-        let changed = applied.iter().filter(|object| object.changed).count();
-        info!(
-            k8s.namespace = namespace,
-            changed, "applied the OpenAPI service's objects"
-        );
-        Ok(applied)
-    }
-}
-
-async fn apply_one<K>(api: Api<K>, object: &K) -> Result<AppliedObject>
-where
-    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
-    K::DynamicType: Default,
-{
-    let kind = K::kind(&Default::default()).into_owned();
-    let name = object.meta().name.clone().unwrap_or_default();
-    let namespace = object.meta().namespace.clone().unwrap_or_default();
-    let target = target(&kind, &namespace, &name);
-    let before = match api.get(&name).await {
-        Ok(existing) => existing.meta().resource_version.clone(),
-        Err(error) if is_not_found(&error) => None,
-        Err(error) => return Err(from_kube(error, "get", &target)),
-    };
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    let after = api
-        .patch(&name, &params, &Patch::Apply(object))
-        .await
-        .map_err(|error| from_kube(error, "apply", &target))?;
-    let resource_version = after.meta().resource_version.clone().unwrap_or_default();
-    Ok(AppliedObject {
-        changed: before.as_deref() != Some(resource_version.as_str()),
-        target,
-        resource_version,
-    })
-}
-
-/// Waits until the Service `elb-openapi` in `namespace` has a load balancer address, and
-/// returns its IP or host name.
-///
-/// # Errors
-///
-/// Returns [`ErrorKind::TimedOut`] naming the Service when no address appears within
-/// `timeout`, and the API server's error (such as [`ErrorKind::NotFound`]).
-///
-/// # Cancel safety
-///
-/// This function only reads, so dropping its future at any point is safe.
-pub async fn wait_for_load_balancer(
-    client: &Client,
-    namespace: &str,
-    timeout: Duration,
-    poll_interval: Duration,
-) -> Result<String> {
-    validate_dns_label(namespace)?;
-    let api: Api<Service> = Api::namespaced(client.clone(), namespace);
-    let target = target("Service", namespace, OPENAPI_NAME);
-    let poll = async {
-        loop {
-            let service = api
-                .get(OPENAPI_NAME)
-                .await
-                .map_err(|error| from_kube(error, "get", &target))?;
-            if let Some(address) = load_balancer_address(&service) {
-                return Ok(address);
-            }
-            tokio::time::sleep(poll_interval).await;
-        }
-    };
-    tokio::time::timeout(timeout, poll).await.map_err(|_| {
-        Error::new(
-            ErrorKind::TimedOut,
-            format!(
-                "timed out after {} s waiting for a load balancer address of {target}",
-                timeout.as_secs()
-            ),
-        )
-        .with_target(&target)
-    })?
-}
-
-/// Returns the first address in `status.loadBalancer.ingress` (IP, else host name).
-pub fn load_balancer_address(service: &Service) -> Option<String> {
-    let ingress = service
-        .status
-        .as_ref()?
-        .load_balancer
-        .as_ref()?
-        .ingress
-        .as_ref()?;
-    ingress
-        .iter()
-        .find_map(|entry| entry.ip.clone().or_else(|| entry.hostname.clone()))
 }
 
 #[cfg(test)]
