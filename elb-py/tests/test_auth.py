@@ -65,7 +65,9 @@ def test_get_token_rejects_two_scopes(imds: CannedServer) -> None:
 
 def test_user_assigned_ids_are_exclusive() -> None:
     with pytest.raises(elb_py.InvalidInputError, match="more than one of client_id"):
-        elb_py.ManagedIdentityCredential(client_id="a", object_id="b", endpoint="http://127.0.0.1:1")
+        elb_py.ManagedIdentityCredential(
+            client_id="a", object_id="b", endpoint="http://127.0.0.1:1"
+        )
 
 
 def test_default_chain_reports_managed_identity(imds: CannedServer) -> None:
@@ -140,9 +142,8 @@ def test_authentication_when_token_audience_is_wrong(
         "tid": TENANT,
     }
     header = {"alg": "RS256", "typ": "JWT"}
-    token = ".".join(
-        [_b64url(json.dumps(header).encode()), _b64url(json.dumps(claims).encode()), _b64url(b"sig")]
-    )
+    parts = [json.dumps(header).encode(), json.dumps(claims).encode(), b"signature"]
+    token = ".".join(_b64url(part) for part in parts)
     canned.token(token)
     store = elb_py.BlobStore(
         azurite_https["blob_endpoint"],

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +22,9 @@ THREADS = 16
 
 
 def test_sixteen_threads_upload_at_once(store: elb_py.BlobStore, container: str) -> None:
-    payloads = {f"parallel/blob-{index:02d}": os.urandom(2 * 1024 * 1024) for index in range(THREADS)}
+    payloads = {
+        f"parallel/blob-{index:02d}": os.urandom(2 * 1024 * 1024) for index in range(THREADS)
+    }
     barrier = threading.Barrier(THREADS)
     spans: dict[str, tuple[float, float]] = {}
 
@@ -117,3 +122,31 @@ async def test_cancel_aborts_rust_task(canned: CannedServer, tmp_path: Any) -> N
 def test_async_call_needs_running_loop(store: elb_py.BlobStore) -> None:
     with pytest.raises(RuntimeError, match="no running event loop"):
         store.exists_async("results", "b")
+
+
+def test_ctrl_c_interrupts_blocking_call(canned: CannedServer) -> None:
+    # The server delays its reply by 60 s, so only the interrupt can end the call sooner.
+    canned.reply = Reply(status=200, delay=60.0)
+    script = (
+        "import sys, elb_py\n"
+        f"store = elb_py.BlobStore({canned.url + '/devstoreaccount1'!r}, max_retries=0)\n"
+        "try:\n"
+        "    store.exists('results', 'slow')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+        "    sys.exit(3)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not canned.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert canned.requests, "the child process sent no request"
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=20)
+    finally:
+        child.kill()
+    assert child.returncode == 3, stderr
+    assert stdout.strip() == "interrupted"

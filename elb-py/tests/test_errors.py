@@ -89,8 +89,9 @@ def test_permission_denied_with_read_only_sas(
     assert isinstance(error, PermissionError)
     assert error.status == 403
     assert error.code == "AuthorizationPermissionMismatch"
-    assert "sig=" not in str(error)
-    assert sas.split("sig=")[1].split("&")[0] not in repr(error.__notes__ if hasattr(error, "__notes__") else "")
+    signature = sas.split("sig=")[1].split("&")[0]
+    assert signature not in str(error)
+    assert signature not in repr(getattr(error, "__notes__", []))
 
 
 def test_conflict(canned: CannedServer) -> None:

@@ -122,7 +122,8 @@ def test_search_submit_list_delete(kube: elb_py.KubeClient) -> None:
     elb_job_id = "job-" + uuid.uuid4().hex
     search = elb_py.SearchJobs(kube, "default", elb_job_id)
     short = elb_job_id[4:12]
-    jobs = [batch_job(f"blastn-batch-pdbnt-job-{index:03d}-{short}", elb_job_id) for index in range(2)]
+    names = [f"blastn-batch-pdbnt-job-{index:03d}-{short}" for index in range(2)]
+    jobs = [batch_job(name, elb_job_id) for name in names]
 
     report = search.submit(jobs)
     assert sorted(report["created"]) == sorted(job["metadata"]["name"] for job in jobs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import venv
@@ -13,9 +12,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
 
-def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run `command`, failing the test with its output when it exits non-zero."""
-    result = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
     assert result.returncode == 0, (
         f"{' '.join(command)} exited with {result.returncode}\n"
         f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
@@ -45,7 +44,9 @@ def test_wheel_installs_in_fresh_venv(tmp_path: Path) -> None:
         [
             str(fresh / "bin" / "python"),
             "-c",
-            "import elb_py; print(elb_py.__version__); print(elb_py.NotFoundError.__mro__[1].__name__)",
+            "import elb_py; "
+            "print(elb_py.__version__); "
+            "print(elb_py.NotFoundError.__mro__[1].__name__)",
         ],
         cwd=tmp_path,
     )

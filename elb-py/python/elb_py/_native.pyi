@@ -468,7 +468,9 @@ class BlobStore:
             ``content_type``, ``blob_type``.
         """
 
-    def list_blobs_async(self, container: str, prefix: str | None = None) -> Awaitable[list[dict[str, Any]]]:
+    def list_blobs_async(
+        self, container: str, prefix: str | None = None
+    ) -> Awaitable[list[dict[str, Any]]]:
         """Awaitable form of :meth:`list_blobs`."""
 
     def upload_dir(
