@@ -1,9 +1,10 @@
 //! Python bindings for elb-core, imported as `elb_py`.
 //!
-//! Every operation comes in two calling styles. The plain name (`upload_file`) blocks the
-//! calling thread with the GIL released, so many Python threads can run operations at once.
-//! The same name with an `_async` suffix (`upload_file_async`) returns an awaitable for
-//! asyncio. Both run on one tokio runtime shared by the whole process.
+//! Every network operation comes in two calling styles, except the `KubeClient`
+//! constructors, which only block. The plain name (`upload_file`) blocks the calling thread
+//! with the GIL released, so many Python threads can run operations at once. The same name
+//! with an `_async` suffix (`upload_file_async`) returns an awaitable for asyncio. Both run
+//! on one tokio runtime shared by the whole process.
 
 use pyo3::prelude::*;
 

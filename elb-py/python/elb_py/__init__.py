@@ -1,10 +1,10 @@
 """Python bindings for elb: Entra ID credentials, Azure Blob Storage transfers and the
 Kubernetes objects of ElasticBLAST searches.
 
-Every operation has two calling styles. The plain name blocks the calling thread with the
-GIL released, so threads (such as FastAPI's thread pool) run operations in parallel. The
-same name with an ``_async`` suffix returns an awaitable for asyncio; cancelling it aborts
-the operation. Rust log events reach the standard ``logging`` module under the ``elb``
+Every network operation has two calling styles, except the ``KubeClient`` constructors,
+which only block. The plain name blocks the calling thread with the GIL released, so
+threads (such as FastAPI's thread pool) run operations in parallel. The same name with an
+``_async`` suffix returns an awaitable for asyncio, and cancelling it aborts the operation. Rust log events reach the standard ``logging`` module under the ``elb``
 logger.
 """
 
