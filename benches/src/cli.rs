@@ -25,7 +25,7 @@ pub const USAGE: &str = "usage:
                   --prefix PREFIX --local-dir DIR [--iterations N]
       Transfers with elb-core; the SAS comes from ELB_BENCH_SAS.";
 
-/// The repository root, two levels above this crate's manifest.
+/// Returns the repository root, the parent of this crate's folder.
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -70,7 +70,7 @@ pub fn run_wrapper(
         .spawn()
         .map_err(|error| format!("cannot start {program}: {error}"))?;
     // `Child::wait` closes `child.stdin` first, so the write end is moved out and kept
-    // open until the contender has exited: it never sees end of file.
+    // open until the contender has exited: it never reads end of file.
     let open_pipe = child.stdin.take();
     let status = child
         .wait()

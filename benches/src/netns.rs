@@ -10,7 +10,7 @@ use std::process::Command;
 /// The environment variable set on the re-executed harness, so it does not try again.
 const INSIDE_ENV: &str = "ELB_BENCH_IN_NETNS";
 
-/// Returns whether this process sees no network interface besides `lo`, and `lo` is up.
+/// Returns whether this process has no network interface besides `lo`, and `lo` is up.
 ///
 /// `/proc/net/dev` lists the interfaces of the caller's namespace (`/sys/class/net` may
 /// still show the host's). A connection to a listener on 127.0.0.1 proves `lo` is up.

@@ -24,7 +24,7 @@ pub struct Results {
     pub versions: Vec<(String, String)>,
     /// `(workload name, description)` pairs, in order.
     pub workloads: Vec<(String, String)>,
-    /// How Azurite stored data.
+    /// The storage mode of Azurite, as shown in the report.
     pub azurite_storage: String,
     /// The command that produced the run.
     pub command: String,
@@ -88,7 +88,7 @@ impl Stats {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
         let middle = sorted.len() / 2;
-        let median = if sorted.len() % 2 == 0 {
+        let median = if sorted.len().is_multiple_of(2) {
             (sorted[middle - 1] + sorted[middle]) / 2.0
         } else {
             sorted[middle]

@@ -14,7 +14,7 @@ pub const MIB: u64 = 1024 * 1024;
 pub struct Workload {
     /// Short name used in blob prefixes, file names and reports.
     pub name: &'static str,
-    /// What the set stands for in ElasticBLAST.
+    /// The ElasticBLAST data this set models.
     pub description: String,
     /// Number of files.
     pub files: usize,
@@ -75,9 +75,9 @@ pub fn workloads(smoke: bool) -> Vec<Workload> {
 
 /// Formats a size as `N GiB`, `N MiB` or `N KiB`.
 pub fn size_label(bytes: u64) -> String {
-    if bytes >= 1024 * MIB && bytes % (1024 * MIB) == 0 {
+    if bytes >= 1024 * MIB && bytes.is_multiple_of(1024 * MIB) {
         format!("{} GiB", bytes / (1024 * MIB))
-    } else if bytes >= MIB && bytes % MIB == 0 {
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{} KiB", bytes / 1024)

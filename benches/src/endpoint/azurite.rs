@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-/// Where Azurite keeps blob data.
+/// The storage mode of Azurite's blob data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Storage {
     /// `--inMemoryPersistence`: the fastest mode, and the one the published numbers use.

@@ -40,6 +40,11 @@ impl Content {
         self.len
     }
 
+    /// Returns whether the content has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Returns the chunks covering bytes `start..end` (`end` at most the length).
     pub fn slice(&self, start: u64, end: u64) -> Vec<Bytes> {
         let mut out = Vec::new();
