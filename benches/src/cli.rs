@@ -19,6 +19,9 @@ pub const USAGE: &str = "usage:
       Runs the benchmark in a loopback-only network namespace. Without --out, a full run
       writes BENCHMARKS.md, benches/throughput.png and benches/results.json in the
       repository, and a --smoke run writes them to a new temporary folder.
+  elb-benches report [--results FILE] [--out DIR]
+      Rebuilds the page and the chart from a saved results.json (default:
+      benches/results.json), in the places `run` would write them.
   elb-benches measure --stdin null|pipe --out FILE -- PROGRAM [ARGS...]
       Runs PROGRAM and writes its wall time, CPU time and peak RSS to FILE as JSON.
   elb-benches contender elb upload|download|latency --account-url URL --container NAME
@@ -172,6 +175,31 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         eprintln!("bench: {} cells failed", results.failures.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Runs the `report` subcommand: rebuilds the page and the chart from a saved run.
+pub fn report(args: &[String]) -> Result<ExitCode, String> {
+    let repo = repo_root();
+    let mut input = repo.join("benches/results.json");
+    let mut out = None;
+    let mut index = 0;
+    while index < args.len() {
+        let name = args[index].as_str();
+        let text = value(args, index, name)?;
+        match name {
+            "--results" => input = PathBuf::from(text),
+            "--out" => out = Some(PathBuf::from(text)),
+            _ => return Err(format!("unknown report option {name:?}\n{USAGE}")),
+        }
+        index += 2;
+    }
+    let json = std::fs::read(&input)
+        .map_err(|error| format!("cannot read {}: {error}", input.display()))?;
+    let results: Results = serde_json::from_slice(&json)
+        .map_err(|error| format!("{} is not a results file: {error}", input.display()))?;
+    let written = write_outputs(&results, &repo, results.smoke, out)?;
+    eprintln!("bench: wrote {written}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes `results.json`, the page and the chart, and returns where they went.

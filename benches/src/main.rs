@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => cli::run(&args[1..]),
+        Some("report") => cli::report(&args[1..]),
         Some("measure") => cli::measure(&args[1..]),
         Some("contender") => cli::contender(&args[1..]),
         Some("--help" | "-h" | "help") => {

@@ -195,6 +195,7 @@ pub fn measure(invocation: &Invocation, scratch: &Path, log: &Path) -> Result<Us
     let _ = std::fs::remove_file(&out);
     let log_file = std::fs::File::create(log)
         .map_err(|error| format!("cannot create {}: {error}", log.display()))?;
+
     let mut command = Command::new(harness);
     command
         .arg("measure")
@@ -221,6 +222,7 @@ pub fn measure(invocation: &Invocation, scratch: &Path, log: &Path) -> Result<Us
             log.display()
         ));
     }
+
     let usage: Usage = serde_json::from_slice(
         &std::fs::read(&out).map_err(|error| format!("cannot read {}: {error}", out.display()))?,
     )

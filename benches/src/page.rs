@@ -20,6 +20,8 @@ pub fn render(results: &Results, chart: &str) -> String {
     machine_section(&mut page, results);
     line(&mut page, "");
     line(&mut page, format!("![Throughput chart]({chart})"));
+    method_section(&mut page);
+
     for endpoint in endpoints(results) {
         line(&mut page, "");
         line(
@@ -43,6 +45,7 @@ pub fn render(results: &Results, chart: &str) -> String {
             table(&mut page, results, endpoint, metric);
         }
     }
+
     latency_section(&mut page, results);
     crate::targets::section(&mut page, results);
     commands_section(&mut page, results);
@@ -132,6 +135,7 @@ fn table(page: &mut String, results: &Results, endpoint: EndpointKind, metric: M
                 .find(|cell| cell.endpoint == endpoint && &cell.workload == workload)
                 .map(|cell| match metric {
                     Metric::Speed => cell.speed_unit(),
+                    Metric::CpuPerGib if cell.workload == "tiny" => "CPU ms",
                     Metric::CpuPerGib => "s/GiB",
                     Metric::PeakRss => "MB",
                 });
@@ -225,5 +229,36 @@ fn commands_section(page: &mut String, results: &Results) {
                 line(page, format!("    {}", cell.command));
             }
         }
+    }
+}
+
+fn method_section(page: &mut String) {
+    line(page, "");
+    line(page, "## Method");
+    line(page, "");
+    for item in [
+        "Every endpoint, workload and contender gets a fresh endpoint. The harness seeds the \
+         download data with elb, one `Put Blob` per file with its Content-MD5, so every \
+         downloader can check it. Each upload goes to a new prefix, which is checked and then \
+         deleted.",
+        "The whole run, endpoints and clients, is in a network namespace with only loopback \
+         (`unshare --net`), so nothing reaches another host.",
+        "elb runs at the library defaults (`TreeOptions::default()`): 4 MiB blocks and ranges, \
+         32 requests in flight across files, the whole-content MD5 computed and stored on \
+         upload and checked on download, and an MD5 transactional checksum on every block.",
+        "azcopy tuned: `AZCOPY_CONCURRENCY_VALUE=32`, `--block-size-mb=8`, \
+         `--check-length=false`, `--log-level=ERROR`, and an open pipe as stdin. At its \
+         defaults, stdin is `/dev/null` as in ElasticBLAST, and azcopy 10.32.2 then spins one \
+         core. Both exit only on a 2-second progress tick, which sets a floor on every azcopy \
+         run.",
+        "The Python SDK (benches/python/sdk_contender.py): 8 MiB blocks, single-request \
+         uploads up to 64 MiB, 8 MiB download chunks, a pool of 64 connections, and a thread \
+         pool over files that shares 32 requests in flight.",
+        "curl is the ceiling: no listing, no checksums, one request per file (the 1 GiB file \
+         is one `Put Blob` and one `Get Blob`), 32 transfers in parallel.",
+        "The in-memory endpoint runs inside the harness process and shares the CPUs with \
+         the client being measured, as Azurite does.",
+    ] {
+        line(page, format!("- {item}"));
     }
 }

@@ -107,7 +107,8 @@ pub enum Metric {
     /// MiB per second, or files per second for the results workload, or milliseconds per
     /// run for the single small file.
     Speed,
-    /// User plus system CPU seconds per GiB moved.
+    /// User plus system CPU seconds per GiB moved, or CPU milliseconds per run for the
+    /// single small file.
     CpuPerGib,
     /// Peak resident memory in MB (10^6 bytes).
     PeakRss,
@@ -133,6 +134,9 @@ impl Cell {
                     "files/s" => self.files as f64 / sample.wall_s,
                     _ => self.bytes as f64 / MIB as f64 / sample.wall_s,
                 },
+                Metric::CpuPerGib if self.workload == "tiny" => {
+                    (sample.user_s + sample.system_s) * 1000.0
+                }
                 Metric::CpuPerGib => {
                     (sample.user_s + sample.system_s) / (self.bytes as f64 / (1024.0 * MIB as f64))
                 }

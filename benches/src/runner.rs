@@ -118,12 +118,7 @@ async fn prepare(
         .await
         .map_err(|error| format!("cannot create the container: {error}"))?;
     store
-        .upload_dir(
-            &dataset.dir,
-            CONTAINER,
-            SEED_PREFIX,
-            &seed_options(),
-        )
+        .upload_dir(&dataset.dir, CONTAINER, SEED_PREFIX, &seed_options())
         .await
         .and_then(|report| report.ensure_success())
         .map_err(|error| format!("cannot seed the download data: {error}"))?;
@@ -263,6 +258,7 @@ async fn run_latency(
     let prepared = prepare(plan, endpoint, dataset).await?;
     let scratch = plan.scratch.join(format!("{}-latency", endpoint.name()));
     std::fs::create_dir_all(&scratch).map_err(|error| error.to_string())?;
+
     let harness = std::env::current_exe().map_err(|error| error.to_string())?;
     let invocation = measure::Invocation::new(harness.display().to_string())
         .args(["contender", "elb", "latency"])
@@ -282,6 +278,7 @@ async fn run_latency(
             .await
             .map_err(|error| error.to_string())??;
     }
+
     let output = std::fs::read_to_string(&log).map_err(|error| error.to_string())?;
     let line = output
         .lines()

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use elb_core::blob::{BlobStore, DownloadOptions};
+use futures::StreamExt;
 use md5::{Digest, Md5};
 use tokio::io::AsyncWrite;
 
@@ -97,6 +98,7 @@ pub async fn verify_upload(
             found.first()
         ));
     }
+
     // One plain `Get Blob` per blob: the quickest read on Azurite, and independent of the
     // ranged download code under test.
     let options = DownloadOptions {
@@ -125,14 +127,13 @@ pub async fn verify_upload(
             Ok(())
         }
     });
+
     let results: Vec<Result<(), String>> = futures::stream::iter(checks)
         .buffer_unordered(16)
         .collect()
         .await;
     results.into_iter().collect()
 }
-
-use futures::StreamExt;
 
 /// An async writer that only feeds an MD5 hasher.
 #[derive(Default)]

@@ -234,6 +234,7 @@ fn list(call: &Call<'_>, container: &str) -> Response<Body> {
         .and_then(|value| value.parse().ok())
         .unwrap_or(MAX_LIST_RESULTS)
         .clamp(1, MAX_LIST_RESULTS);
+
     let containers = call.store.containers.lock().expect("store lock");
     let Some(entries) = containers.get(container) else {
         drop(containers);
@@ -251,6 +252,7 @@ fn list(call: &Call<'_>, container: &str) -> Response<Body> {
     } else {
         None
     };
+
     let service_endpoint = format!("http://127.0.0.1:{}/{}/", call.port, super::super::ACCOUNT);
     let query = xml::ListQuery {
         service_endpoint: &service_endpoint,
