@@ -18,6 +18,8 @@
 //! Managed identity is tried only when `ELB_CREDENTIALS` names `managed-identity`, so an
 //! example never sends a request to the instance metadata address unless asked to.
 
+#[path = "common/args.rs"]
+pub mod args;
 #[path = "common/config.rs"]
 pub mod config;
 #[path = "common/outcome.rs"]
@@ -27,6 +29,7 @@ pub mod progress;
 #[path = "common/zip_read.rs"]
 pub mod zip_read;
 
+pub use args::Args;
 pub use config::{Missing, StorageSettings};
 pub use outcome::{ExampleError, format_bytes, format_duration, run};
 pub use progress::ProgressBar;

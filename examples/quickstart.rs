@@ -8,8 +8,10 @@
 //! 2. uploads the BLAST database `data/blastdb/` and the query `data/queries/pathogen-100.fa`
 //!    (inline FASTA, mode `B`: the job record keeps the blob URL, not the text);
 //! 3. submits the search's batch Jobs, which the test cluster's job controller runs. Its pods
-//!    run no BLAST: when one succeeds, it places the recorded output of a real search
-//!    (`data/results/B2-pathogen-E16-1N/`) in the `results` container, marker last;
+//!    run no BLAST: when one succeeds, it places its batch's part of the recorded output of a
+//!    real search (`data/results/B2-pathogen-E16-1N/`) in the `results` container. Once every
+//!    batch Job is complete, a stand-in for ElasticBLAST's finalizer places the rest, and
+//!    `metadata/SUCCESS.txt` last;
 //! 4. follows the search to `completed`, streams the results as a ZIP and checks the MD5 of
 //!    every entry against the source files;
 //! 5. deletes the search and checks that no Job, pod or job record is left.
@@ -35,7 +37,7 @@ use std::time::Duration;
 
 use elb_core::blob::{BlobAuth, BlobOptions, BlobStore, RetryOptions, TreeOptions, ZipOptions};
 use elb_core::k8s::search::{
-    BlobMarkers, DeletePropagation, SearchJobs, SearchSpec, SearchState, delete_search,
+    BlobMarkers, DeletePropagation, SearchJobs, SearchSpec, SearchState, WaitOptions, delete_search,
 };
 use elb_core::k8s::store::{JobMode, JobRecord, JobStatus, JobStore};
 use elb_core::k8s::{KubeconfigSource, connect_kubeconfig};
@@ -224,11 +226,17 @@ async fn quickstart() -> Result<(), ExampleError> {
         ..SearchSpec::default()
     };
     let search = SearchJobs::new(client.clone(), NAMESPACE, &elb_job_id)?;
-    let hook_errors = results::place_results_on_success(
+    let hook_errors = results::place_batch_output_on_success(
         servers.kube.controller(),
         store.clone(),
         tree.clone(),
-        spec.batches,
+    );
+    let mut finalizer = results::spawn_finalizer(
+        search.clone(),
+        store.clone(),
+        tree.clone(),
+        results_url.clone(),
+        spec.batches as usize,
     );
     let _ticker = servers
         .kube
@@ -256,14 +264,11 @@ async fn quickstart() -> Result<(), ExampleError> {
     let status = steps
         .run("wait for the search", async {
             let markers = BlobMarkers::new(store.clone());
-            let waited = search
-                .wait(
-                    &markers,
-                    &results_url,
-                    SEARCH_TIMEOUT,
-                    Duration::from_millis(250),
-                )
-                .await;
+            let wait_options = WaitOptions {
+                marker_interval: Duration::from_millis(250),
+                ..WaitOptions::new(SEARCH_TIMEOUT)
+            };
+            let waited = search.wait(&markers, &results_url, &wait_options).await;
             let hook_failures = hook_errors
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -272,6 +277,21 @@ async fn quickstart() -> Result<(), ExampleError> {
                 return Err(ExampleError::Other(format!(
                     "the test cluster could not place results: {first}"
                 )));
+            }
+            if finalizer.is_finished() {
+                match (&mut finalizer).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(message)) => {
+                        return Err(ExampleError::Other(format!(
+                            "the finalizer failed: {message}"
+                        )));
+                    }
+                    Err(error) => {
+                        return Err(ExampleError::Other(format!(
+                            "the finalizer stopped: {error}"
+                        )));
+                    }
+                }
             }
             let status = waited?;
             if status.state != SearchState::Completed {

@@ -57,7 +57,7 @@ impl fmt::Display for Missing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{}: missing configuration, so nothing was sent. Set:",
+            "{}: missing configuration, so nothing was sent. It needs:",
             self.example
         )?;
         for (setting, meaning) in &self.needs {

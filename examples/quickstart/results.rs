@@ -1,39 +1,53 @@
-//! The test cluster's stand-in for BLAST: when a batch Job's pod succeeds, the job controller's
-//! hook places the recorded output of a real search in the `results` container.
+//! The test cluster's stand-ins for BLAST and for ElasticBLAST's finalizer.
+//!
+//! Each batch Job's pod places its part of the recorded output of a real search. Once every
+//! batch Job is complete, the finalizer places the rest and then the success marker.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use elb_core::blob::{BlobStore, BlobUrl, UploadOptions};
-use elb_core::k8s::search::SUCCESS_MARKER;
+use elb_core::k8s::search::{SUCCESS_MARKER, SearchJobs, has_condition};
 use elb_test_servers::kube::JobController;
 use serde_json::Value;
 
-/// Failures of the hook, which cannot return them; the quickstart reports them after the wait.
+/// Failures of the pod hook, which cannot return them; the quickstart reports them after the
+/// wait.
 pub(crate) type HookErrors = Arc<Mutex<Vec<String>>>;
 
-/// Registers the hook on `controller`. Each pod success uploads the files of its batch
-/// (`batch_NNN*` and `query_batches/batch_NNN.fa`) from `tree` to the Job's `ELB_RESULTS`
-/// location. After the last of `batches`, it uploads the other files and then the success
-/// marker, last, as ElasticBLAST's finalizer does.
-pub(crate) fn place_results_on_success(
+/// Interval between the finalizer's reads of the Jobs.
+const FINALIZER_POLL: Duration = Duration::from_millis(100);
+
+/// Returns whether `name` (relative to the result tree) is output of batch `batch`.
+fn is_batch_file(name: &str, batch: u32) -> bool {
+    let batch_name = format!("batch_{batch:03}");
+    name.starts_with(&format!("{batch_name}-"))
+        || name.starts_with("shard_") && name.contains(&format!("/{batch_name}-"))
+        || name == format!("query_batches/{batch_name}.fa")
+}
+
+/// Returns whether `name` is output of any batch.
+fn is_any_batch_file(name: &str) -> bool {
+    name.starts_with("batch_") || name.starts_with("shard_") || name.starts_with("query_batches/")
+}
+
+/// Registers a hook on `controller`: each time a batch Job's pod succeeds, the files of its
+/// batch (`batch_NNN-*` and `query_batches/batch_NNN.fa`) are uploaded from `tree` to the
+/// Job's `ELB_RESULTS` location, as the BLAST container's export does.
+pub(crate) fn place_batch_output_on_success(
     controller: &JobController,
     store: BlobStore,
     tree: PathBuf,
-    batches: u32,
 ) -> HookErrors {
     let errors: HookErrors = Arc::default();
-    let finished = Arc::new(AtomicU32::new(0));
     let hook_errors = errors.clone();
     controller.on_pod_succeeded(move |job, _pod| {
         let store = store.clone();
         let tree = tree.clone();
-        let finished = finished.clone();
         let errors = hook_errors.clone();
         async move {
-            let result = place_batch(&store, &tree, &job, &finished, batches).await;
-            if let Err(message) = result {
+            if let Err(message) = place_batch(&store, &tree, &job).await {
                 errors
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -44,43 +58,68 @@ pub(crate) fn place_results_on_success(
     errors
 }
 
-async fn place_batch(
-    store: &BlobStore,
-    tree: &Path,
-    job: &Value,
-    finished: &AtomicU32,
-    batches: u32,
-) -> Result<(), String> {
-    let results = job_env(job, "ELB_RESULTS")?;
+async fn place_batch(store: &BlobStore, tree: &Path, job: &Value) -> Result<(), String> {
+    let (container, prefix) = results_location(&job_env(job, "ELB_RESULTS")?)?;
     let batch: u32 = job_env(job, "BLAST_ELB_BATCH_NUM")?
         .parse()
         .map_err(|_| "BLAST_ELB_BATCH_NUM is not a number".to_owned())?;
-    let url = BlobUrl::parse(&results).map_err(|error| error.to_string())?;
+    let files =
+        relative_files(tree).map_err(|error| format!("cannot list {}: {error}", tree.display()))?;
+    let own: Vec<String> = files
+        .into_iter()
+        .filter(|name| is_batch_file(name, batch))
+        .collect();
+    upload_all(store, tree, &container, &prefix, &own).await
+}
+
+/// Starts the finalizer: it waits until the search has `batches` Jobs, all with the condition
+/// `Complete=True`, then uploads the files of `tree` that belong to no batch, and the success
+/// marker last.
+pub(crate) fn spawn_finalizer(
+    search: SearchJobs,
+    store: BlobStore,
+    tree: PathBuf,
+    results_url: String,
+    batches: usize,
+) -> tokio::task::JoinHandle<Result<(), String>> {
+    tokio::spawn(async move {
+        loop {
+            let jobs = search
+                .list_jobs()
+                .await
+                .map_err(|error| error.to_string())?;
+            let complete = jobs
+                .iter()
+                .filter(|job| has_condition(job, "Complete"))
+                .count();
+            if jobs.len() == batches && complete == batches {
+                break;
+            }
+            tokio::time::sleep(FINALIZER_POLL).await;
+        }
+        let (container, prefix) = results_location(&results_url)?;
+        let files = relative_files(&tree)
+            .map_err(|error| format!("cannot list {}: {error}", tree.display()))?;
+        let marker = format!("metadata/{SUCCESS_MARKER}");
+        let (markers, others): (Vec<String>, Vec<String>) = files
+            .into_iter()
+            .filter(|name| !is_any_batch_file(name))
+            .partition(|name| *name == marker);
+        upload_all(&store, &tree, &container, &prefix, &others).await?;
+        upload_all(&store, &tree, &container, &prefix, &markers).await
+    })
+}
+
+/// Splits a results URL into its container and folder.
+fn results_location(url: &str) -> Result<(String, String), String> {
+    let url = BlobUrl::parse(url).map_err(|error| error.to_string())?;
     let container = url.container().unwrap_or_default().to_owned();
     let prefix = url
         .name()
         .unwrap_or_default()
         .trim_end_matches('/')
         .to_owned();
-
-    let files =
-        relative_files(tree).map_err(|error| format!("cannot list {}: {error}", tree.display()))?;
-    let batch_name = format!("batch_{batch:03}");
-    let (own, shared): (Vec<_>, Vec<_>) = files.into_iter().partition(|name| {
-        name.starts_with(&batch_name) || name == &format!("query_batches/{batch_name}.fa")
-    });
-    upload_all(store, tree, &container, &prefix, &own).await?;
-
-    if finished.fetch_add(1, Ordering::SeqCst) + 1 < batches {
-        return Ok(());
-    }
-    let marker = format!("metadata/{SUCCESS_MARKER}");
-    let (markers, others): (Vec<_>, Vec<_>) = shared
-        .into_iter()
-        .filter(|name| !name.starts_with("batch_") && !name.starts_with("query_batches/"))
-        .partition(|name| *name == marker);
-    upload_all(store, tree, &container, &prefix, &others).await?;
-    upload_all(store, tree, &container, &prefix, &markers).await
+    Ok((container, prefix))
 }
 
 async fn upload_all(
