@@ -10,7 +10,7 @@ use elb_test_servers::msi::{ManagedIdentityConfig, ManagedIdentityServer};
 use auth_support::{CLIENT_ID, CLIENT_SECRET, Entra, SECRET_CLIENT_ID, TENANT};
 use examples_support::{build_example, run_example, stderr, stdout};
 
-/// The variables that the AKS workload identity webhook injects, for `entra`.
+/// Returns the variables that the AKS workload identity webhook injects, for `entra`.
 fn workload_env(entra: &Entra) -> Vec<(&'static str, String)> {
     vec![
         ("AZURE_CLIENT_ID", CLIENT_ID.to_owned()),
@@ -86,8 +86,8 @@ async fn default_chain_never_tries_managed_identity() {
         .await
         .unwrap();
     let binary = build_example("token");
-    // A wrong secret fails, and the chain moves on; managed identity would ask the test
-    // service, which the pod identity variable points at, if it were in the chain.
+    // A wrong secret fails, so the chain moves on. The pod identity variable points managed
+    // identity at the test service, which would count a request if the chain tried it.
     let env = vec![
         ("AZURE_CLIENT_ID", SECRET_CLIENT_ID.to_owned()),
         ("AZURE_TENANT_ID", TENANT.to_owned()),

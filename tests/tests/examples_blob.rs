@@ -16,7 +16,7 @@ use auth_support::{CLIENT_ID, Entra, TENANT};
 use blob_support::{md5_bytes, md5_file};
 use examples_support::{build_example, run_example, stderr, stdout};
 
-/// The result tree of a finished search, shipped with the examples.
+/// Returns the result tree of a finished search, shipped with the examples.
 fn result_tree() -> PathBuf {
     repo_root()
         .join("examples/data/results/B2-pathogen-E16-1N/job-7f598a7eb6aa4e53a122c2a4d85a117f")
