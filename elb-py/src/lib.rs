@@ -10,7 +10,9 @@ use pyo3::prelude::*;
 
 mod auth;
 mod blob;
+mod content;
 mod convert;
+mod credentials;
 mod errors;
 mod health;
 mod k8s;
@@ -19,17 +21,18 @@ mod runtime;
 mod search;
 mod store;
 mod transfer;
+mod zip;
 
 /// The `elb_py._native` extension module.
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<auth::Credential>()?;
-    module.add_class::<auth::ClientSecretCredentialPy>()?;
-    module.add_class::<auth::WorkloadIdentityCredentialPy>()?;
-    module.add_class::<auth::ManagedIdentityCredentialPy>()?;
-    module.add_class::<auth::AzureCliCredentialPy>()?;
-    module.add_class::<auth::DefaultChainPy>()?;
+    module.add_class::<credentials::ClientSecretCredentialPy>()?;
+    module.add_class::<credentials::WorkloadIdentityCredentialPy>()?;
+    module.add_class::<credentials::ManagedIdentityCredentialPy>()?;
+    module.add_class::<credentials::AzureCliCredentialPy>()?;
+    module.add_class::<credentials::DefaultChainPy>()?;
     module.add_class::<blob::BlobStorePy>()?;
     module.add_class::<k8s::KubeClientPy>()?;
     module.add_class::<store::JobStorePy>()?;

@@ -1,19 +1,15 @@
-//! Directory and prefix transfers, delete-prefix and the streamed ZIP of a prefix.
+//! Directory and prefix transfers, delete-prefix and the progress callback they share.
+//! The streamed ZIP of a prefix is in `zip.rs`.
 
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use elb_core::blob::tree::{TreeOptions, TreeReport};
-use elb_core::blob::{
-    BlobStore, NamePatterns, ProgressCallback, ProgressEvent, ProgressStage, ZipOptions, ZipReport,
-};
+use elb_core::blob::{BlobStore, NamePatterns, ProgressCallback, ProgressEvent, ProgressStage};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::json;
-use tokio::io::AsyncWrite;
 
 use crate::blob::BlobStorePy;
 use crate::convert::{Json, invalid_input};
@@ -40,7 +36,7 @@ fn stage_name(stage: ProgressStage) -> &'static str {
 /// The callable gets one `dict` per event and runs with the GIL held, on a runtime thread.
 /// An exception it raises is reported through `sys.unraisablehook` and does not stop the
 /// transfer.
-fn progress_callback(callable: Py<PyAny>) -> ProgressCallback {
+pub(crate) fn progress_callback(callable: Py<PyAny>) -> ProgressCallback {
     let last_sent: Mutex<Option<Instant>> = Mutex::new(None);
     Arc::new(move |event: &ProgressEvent| {
         let frequent = matches!(
@@ -80,7 +76,7 @@ fn progress_dict<'py>(py: Python<'py>, event: &ProgressEvent) -> PyResult<Bound<
     Ok(dict)
 }
 
-fn patterns(py: Python<'_>, text: Option<&str>) -> PyResult<NamePatterns> {
+pub(crate) fn patterns(py: Python<'_>, text: Option<&str>) -> PyResult<NamePatterns> {
     match text {
         None => Ok(NamePatterns::default()),
         Some(text) => NamePatterns::parse(text).map_err(|e| errors::to_pyerr(py, &e)),
@@ -144,17 +140,6 @@ fn tree_report(report: TreeReport) -> Json {
     }))
 }
 
-fn zip_report(report: ZipReport) -> Json {
-    Json(json!({
-        "entries": report.entries,
-        "content_bytes": report.content_bytes,
-        "archive_bytes": report.archive_bytes,
-        "skipped": report.skipped,
-        "md5_verified": report.md5_verified,
-        "elapsed": report.elapsed.as_secs_f64(),
-    }))
-}
-
 async fn upload_dir(
     store: BlobStore,
     local_dir: PathBuf,
@@ -189,103 +174,6 @@ async fn download_prefix(
         report
     };
     Ok(tree_report(report))
-}
-
-/// The destination of a ZIP archive: a file path, or a Python object with a `write` method.
-enum ZipTarget {
-    Path(PathBuf),
-    Writer(Py<PyAny>),
-}
-
-fn zip_target(output: &Bound<'_, PyAny>) -> PyResult<ZipTarget> {
-    if let Ok(path) = output.extract::<PathBuf>() {
-        return Ok(ZipTarget::Path(path));
-    }
-    if output.hasattr("write")? {
-        return Ok(ZipTarget::Writer(output.clone().unbind()));
-    }
-    Err(invalid_input(
-        output.py(),
-        format!(
-            "output {} is neither a path nor a binary file object: pass a str, an os.PathLike \
-             or an object with a write(bytes) method",
-            output.repr()?
-        ),
-    ))
-}
-
-async fn zip_prefix(
-    store: BlobStore,
-    container: String,
-    prefix: String,
-    options: ZipOptions,
-    target: ZipTarget,
-) -> elb_core::Result<Json> {
-    let report = match target {
-        ZipTarget::Path(path) => {
-            let file = tokio::fs::File::create(&path).await.map_err(|error| {
-                elb_core::Error::new(
-                    elb_core::ErrorKind::InvalidInput,
-                    format!("cannot create the ZIP file {}", path.display()),
-                )
-                .with_target(path.display().to_string())
-                .with_source(error)
-            })?;
-            let mut file = tokio::io::BufWriter::new(file);
-            let report = store
-                .zip_prefix(&container, &prefix, &options, &mut file)
-                .await?;
-            tokio::io::AsyncWriteExt::flush(&mut file)
-                .await
-                .map_err(|error| {
-                    elb_core::Error::new(
-                        elb_core::ErrorKind::Transport,
-                        format!("cannot write the ZIP file {}", path.display()),
-                    )
-                    .with_source(error)
-                })?;
-            report
-        }
-        ZipTarget::Writer(object) => {
-            store
-                .zip_prefix(&container, &prefix, &options, PythonWriter(object))
-                .await?
-        }
-    };
-    Ok(zip_report(report))
-}
-
-/// An `AsyncWrite` that passes every buffer to a Python object's `write` method.
-///
-/// Each write takes the GIL for the duration of the Python call, on a runtime thread.
-struct PythonWriter(Py<PyAny>);
-
-impl AsyncWrite for PythonWriter {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buffer: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let written = Python::attach(|py| -> PyResult<usize> {
-            let chunk = pyo3::types::PyBytes::new(py, buffer);
-            let result = self.0.bind(py).call_method1("write", (chunk,))?;
-            // Raw files may write less than asked and return the count; others return None.
-            if result.is_none() {
-                Ok(buffer.len())
-            } else {
-                result.extract::<usize>()
-            }
-        });
-        Poll::Ready(written.map_err(|error| std::io::Error::other(error.to_string())))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
 }
 
 #[pymethods]
@@ -444,60 +332,4 @@ impl BlobStorePy {
             async move { store.delete_prefix(&container, &prefix).await },
         )
     }
-
-    #[pyo3(signature = (container, prefix, output, *, include = None, exclude = None, deflate = false, progress = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn zip_prefix(
-        &self,
-        py: Python<'_>,
-        container: String,
-        prefix: String,
-        output: &Bound<'_, PyAny>,
-        include: Option<&str>,
-        exclude: Option<&str>,
-        deflate: bool,
-        progress: Option<Py<PyAny>>,
-    ) -> PyResult<Json> {
-        let options = zip_options(py, include, exclude, deflate, progress)?;
-        let target = zip_target(output)?;
-        logging::refresh_level(py);
-        let store = self.store.clone();
-        runtime::block_on(py, zip_prefix(store, container, prefix, options, target))
-    }
-
-    #[pyo3(signature = (container, prefix, output, *, include = None, exclude = None, deflate = false, progress = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn zip_prefix_async<'py>(
-        &self,
-        py: Python<'py>,
-        container: String,
-        prefix: String,
-        output: &Bound<'py, PyAny>,
-        include: Option<&str>,
-        exclude: Option<&str>,
-        deflate: bool,
-        progress: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let options = zip_options(py, include, exclude, deflate, progress)?;
-        let target = zip_target(output)?;
-        logging::refresh_level(py);
-        let store = self.store.clone();
-        runtime::spawn_awaitable(py, zip_prefix(store, container, prefix, options, target))
-    }
-}
-
-fn zip_options(
-    py: Python<'_>,
-    include: Option<&str>,
-    exclude: Option<&str>,
-    deflate: bool,
-    progress: Option<Py<PyAny>>,
-) -> PyResult<ZipOptions> {
-    Ok(ZipOptions {
-        include: patterns(py, include)?,
-        exclude: patterns(py, exclude)?,
-        deflate,
-        progress: progress.map(progress_callback),
-        ..ZipOptions::default()
-    })
 }

@@ -1,0 +1,235 @@
+//! Uploads and downloads of one blob's content, as methods of `BlobStore`.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use elb_core::blob::{DownloadOptions, DownloadReport, UploadOptions, UploadReport};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use serde_json::json;
+
+use crate::blob::BlobStorePy;
+use crate::convert::{BytesOut, Json, invalid_input};
+use crate::{logging, runtime};
+
+fn upload_report(report: UploadReport) -> Json {
+    Json(json!({
+        "bytes": report.bytes,
+        "blocks": report.blocks,
+        "etag": report.etag,
+        "content_md5": report.content_md5.map(hex_digest),
+    }))
+}
+
+fn download_report(report: &DownloadReport) -> serde_json::Value {
+    json!({
+        "bytes": report.bytes,
+        "etag": report.etag,
+        "content_md5": report.content_md5.map(hex_digest),
+        "verified": report.verified,
+    })
+}
+
+fn hex_digest(digest: [u8; 16]) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Settings of `upload_file` and `upload_bytes` from their keyword arguments.
+fn upload_options(
+    py: Python<'_>,
+    overwrite: bool,
+    content_type: Option<String>,
+    block_size: Option<u64>,
+    concurrency: Option<usize>,
+) -> PyResult<UploadOptions> {
+    let mut options = UploadOptions {
+        overwrite,
+        content_type,
+        ..UploadOptions::default()
+    };
+    if let Some(size) = block_size {
+        if size == 0 {
+            return Err(invalid_input(
+                py,
+                "block_size=0: pass a size in bytes of at least 1",
+            ));
+        }
+        options.block_size = size;
+    }
+    if let Some(limit) = concurrency {
+        if limit == 0 {
+            return Err(invalid_input(py, "concurrency=0: pass at least 1"));
+        }
+        options.concurrency = limit;
+    }
+    Ok(options)
+}
+
+#[pymethods]
+impl BlobStorePy {
+    // --- upload_file -----------------------------------------------------------------
+
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn upload_file(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+        path: PathBuf,
+        overwrite: bool,
+        content_type: Option<String>,
+        block_size: Option<u64>,
+        concurrency: Option<usize>,
+    ) -> PyResult<Json> {
+        let options = upload_options(py, overwrite, content_type, block_size, concurrency)?;
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move {
+            let report = store
+                .upload_file(&container, &name, &path, &options)
+                .await?;
+            Ok(upload_report(report))
+        })
+    }
+
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn upload_file_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+        path: PathBuf,
+        overwrite: bool,
+        content_type: Option<String>,
+        block_size: Option<u64>,
+        concurrency: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = upload_options(py, overwrite, content_type, block_size, concurrency)?;
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move {
+            let report = store
+                .upload_file(&container, &name, &path, &options)
+                .await?;
+            Ok(upload_report(report))
+        })
+    }
+
+    // --- upload_bytes ----------------------------------------------------------------
+
+    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None))]
+    fn upload_bytes(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+        data: PyBackedBytes,
+        overwrite: bool,
+        content_type: Option<String>,
+    ) -> PyResult<Json> {
+        let options = upload_options(py, overwrite, content_type, None, None)?;
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        let data = Bytes::from_owner(data);
+        runtime::block_on(py, async move {
+            let report = store
+                .upload_bytes(&container, &name, data, &options)
+                .await?;
+            Ok(upload_report(report))
+        })
+    }
+
+    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None))]
+    fn upload_bytes_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+        data: PyBackedBytes,
+        overwrite: bool,
+        content_type: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = upload_options(py, overwrite, content_type, None, None)?;
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        let data = Bytes::from_owner(data);
+        runtime::spawn_awaitable(py, async move {
+            let report = store
+                .upload_bytes(&container, &name, data, &options)
+                .await?;
+            Ok(upload_report(report))
+        })
+    }
+
+    // --- download_file ---------------------------------------------------------------
+
+    fn download_file(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+        path: PathBuf,
+    ) -> PyResult<Json> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move {
+            let options = DownloadOptions::default();
+            let report = store
+                .download_file(&container, &name, &path, &options)
+                .await?;
+            Ok(Json(download_report(&report)))
+        })
+    }
+
+    fn download_file_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+        path: PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move {
+            let options = DownloadOptions::default();
+            let report = store
+                .download_file(&container, &name, &path, &options)
+                .await?;
+            Ok(Json(download_report(&report)))
+        })
+    }
+
+    // --- download_bytes --------------------------------------------------------------
+
+    fn download_bytes(
+        &self,
+        py: Python<'_>,
+        container: String,
+        name: String,
+    ) -> PyResult<BytesOut> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::block_on(py, async move {
+            let options = DownloadOptions::default();
+            let (data, _) = store.download_bytes(&container, &name, &options).await?;
+            Ok(BytesOut(data))
+        })
+    }
+
+    fn download_bytes_async<'py>(
+        &self,
+        py: Python<'py>,
+        container: String,
+        name: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        logging::refresh_level(py);
+        let store = self.store.clone();
+        runtime::spawn_awaitable(py, async move {
+            let options = DownloadOptions::default();
+            let (data, _) = store.download_bytes(&container, &name, &options).await?;
+            Ok(BytesOut(data))
+        })
+    }
+}
