@@ -67,14 +67,15 @@ impl BlobStore {
     ///
     /// The content goes to a temporary file in the target's folder, which is renamed over
     /// the target once every byte arrived and the MD5 matched. On failure the temporary file
-    /// is removed and an existing target is left untouched.
+    /// is removed and an existing target is left untouched. Missing folders of the target
+    /// are created first, and they stay when the download fails.
     ///
     /// # Errors
     ///
-    /// Returns [`ErrorKind::NotFound`] for a missing blob,
-    /// [`ErrorKind::PreconditionFailed`] when the blob changed during the download,
-    /// [`ErrorKind::Integrity`] when the content does not match the stored MD5, and the typed
-    /// error of any failed request or file operation.
+    /// Returns [`ErrorKind::NotFound`] for a missing blob, and [`ErrorKind::InvalidInput`]
+    /// when the target is a directory. Returns [`ErrorKind::PreconditionFailed`] when the blob
+    /// changed during the download, [`ErrorKind::Integrity`] when the content does not match
+    /// the stored MD5, and the typed error of any failed request or file operation.
     ///
     /// # Cancel safety
     ///
@@ -95,6 +96,23 @@ impl BlobStore {
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Checked before any request, so that a large blob is not downloaded only to fail
+        // at the final rename.
+        if tokio::fs::metadata(path)
+            .await
+            .is_ok_and(|metadata| metadata.is_dir())
+        {
+            return Err(Error::invalid_input(format!(
+                "download target {} is a directory: give the path of a file",
+                path.display()
+            ))
+            .with_target(path.display().to_string()));
+        }
+        // Without this, a missing folder would fail as NotFound, which callers read as a
+        // missing blob.
+        tokio::fs::create_dir_all(folder)
+            .await
+            .map_err(|error| file_error("cannot create the folder", folder, error))?;
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{file_name}."))
             .suffix(".partial")
