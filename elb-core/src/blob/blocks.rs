@@ -98,6 +98,8 @@ impl BlobStore {
         while !tasks.is_empty() {
             join_one(&mut tasks).await?;
         }
+        // Every block was read: a file that changed since the start must not be committed.
+        source.ensure_unchanged().await?;
 
         let digest: Option<[u8; 16]> = whole.map(|hasher| hasher.finalize().into());
         let etag = self

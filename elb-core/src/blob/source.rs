@@ -1,7 +1,9 @@
 //! Upload sources: bytes in memory, a file read at offsets, or an async reader.
 
 use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -10,9 +12,12 @@ use crate::{Error, ErrorKind, Result};
 
 pub(crate) enum Source {
     Bytes(Bytes),
+    /// A file, with its size and modification time when the upload started.
     File {
         file: Arc<std::fs::File>,
+        path: PathBuf,
         size: u64,
+        modified: Option<SystemTime>,
     },
     Reader(Box<dyn AsyncRead + Send + Unpin>),
     /// A reader whose first block was already read.
@@ -75,14 +80,21 @@ impl Source {
                 buffer.extend_from_slice(&data[start..end]);
                 Ok(buffer)
             }
-            Self::File { file, size } => {
+            Self::File {
+                file, path, size, ..
+            } => {
                 let file = file.clone();
+                let path = path.clone();
+                let size = *size;
                 let length = length.min(size.saturating_sub(offset)) as usize;
                 tokio::task::spawn_blocking(move || {
                     buffer.resize(length, 0);
                     file.read_exact_at(&mut buffer, offset)
                         .map(|()| buffer)
-                        .map_err(read_error)
+                        .map_err(|error| match error.kind() {
+                            std::io::ErrorKind::UnexpectedEof => changed_error(&path, size),
+                            _ => file_read_error(&path, error),
+                        })
                 })
                 .await
                 .map_err(super::upload::join_error)?
@@ -94,6 +106,54 @@ impl Source {
             },
         }
     }
+
+    /// Checks that a file still has the size and modification time it had when the upload
+    /// started, so that a file written during the upload is not stored as a mix of old and
+    /// new content. Other sources always pass.
+    ///
+    /// NOTE: a change that keeps both the size and the modification time (a rewrite within
+    /// the file system's time resolution, or a restored time) is not detected.
+    pub(crate) async fn ensure_unchanged(&mut self) -> Result<()> {
+        let Self::File {
+            file,
+            path,
+            size,
+            modified,
+        } = self
+        else {
+            return Ok(());
+        };
+        let (file, path, size, modified) = (file.clone(), path.clone(), *size, *modified);
+        tokio::task::spawn_blocking(move || {
+            let metadata = file
+                .metadata()
+                .map_err(|error| file_read_error(&path, error))?;
+            if metadata.len() != size || metadata.modified().ok() != modified {
+                return Err(changed_error(&path, size));
+            }
+            Ok(())
+        })
+        .await
+        .map_err(super::upload::join_error)?
+    }
+}
+
+fn changed_error(path: &std::path::Path, size: u64) -> Error {
+    Error::new(
+        ErrorKind::Integrity,
+        format!(
+            "file {} changed while it was uploaded (it had {size} bytes at the start): \
+             upload it again once no program writes to it",
+            path.display()
+        ),
+    )
+    .with_target(path.display().to_string())
+}
+
+fn file_read_error(path: &std::path::Path, error: std::io::Error) -> Error {
+    Error::invalid_input(format!("cannot read {} for upload", path.display()))
+        .with_target(path.display().to_string())
+        .with_source(error)
 }
 
 async fn fill(

@@ -68,8 +68,10 @@ impl BlobStore {
     ///
     /// # Errors
     ///
-    /// Fails when the file cannot be read, with [`ErrorKind::AlreadyExists`] when
-    /// `overwrite` is off and the blob exists, and with the typed error of a failed request.
+    /// Fails when the file cannot be read or is a directory, with [`ErrorKind::Integrity`]
+    /// when its size or modification time changed during the upload (nothing is committed
+    /// then), with [`ErrorKind::AlreadyExists`] when `overwrite` is off and the blob exists,
+    /// and with the typed error of a failed request.
     ///
     /// # Cancel safety
     ///
@@ -84,6 +86,21 @@ impl BlobStore {
         options: &UploadOptions,
     ) -> Result<UploadReport> {
         let path = path.as_ref();
+        // Opening a FIFO would block, and reading a directory fails with a vague error. An
+        // error of this check is left to `open`, which reports it.
+        if let Ok(metadata) = std::fs::metadata(path)
+            && !metadata.is_file()
+        {
+            let message = if metadata.is_dir() {
+                format!(
+                    "cannot upload {}: it is a directory; upload it with upload_dir",
+                    path.display()
+                )
+            } else {
+                format!("cannot upload {}: it is not a regular file", path.display())
+            };
+            return Err(Error::invalid_input(message).with_target(path.display().to_string()));
+        }
         let file = std::fs::File::open(path).map_err(|error| {
             let kind = match error.kind() {
                 std::io::ErrorKind::NotFound => ErrorKind::NotFound,
@@ -94,16 +111,15 @@ impl BlobStore {
                 .with_target(path.display().to_string())
                 .with_source(error)
         })?;
-        let size = file
-            .metadata()
-            .map_err(|error| {
-                Error::invalid_input(format!("cannot read the size of {}", path.display()))
-                    .with_source(error)
-            })?
-            .len();
+        let metadata = file.metadata().map_err(|error| {
+            Error::invalid_input(format!("cannot read the size of {}", path.display()))
+                .with_source(error)
+        })?;
         let source = Source::File {
             file: Arc::new(file),
-            size,
+            path: path.to_path_buf(),
+            size: metadata.len(),
+            modified: metadata.modified().ok(),
         };
         let span =
             tracing::debug_span!("blob.upload", blob.container = container, blob.name = name);
@@ -198,7 +214,10 @@ impl BlobStore {
             }
         };
         match single {
-            Some(data) => self.put_blob(container, name, data, options).await,
+            Some(data) => {
+                source.ensure_unchanged().await?;
+                self.put_blob(container, name, data, options).await
+            }
             None => {
                 self.put_blocks(container, name, source, block_size, options)
                     .await
