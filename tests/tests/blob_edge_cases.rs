@@ -39,7 +39,7 @@ fn ranges(range_size: u64, concurrency: usize) -> DownloadOptions {
     }
 }
 
-/// A store that reaches Azurite through a fault proxy.
+/// Starts a fault proxy in front of Azurite and returns it with a store that uses it.
 async fn proxied(azurite: &Azurite, retry: RetryOptions) -> (FaultProxy, BlobStore) {
     let proxy = FaultProxy::start(
         &format!("http://127.0.0.1:{}", azurite.port()),
@@ -415,6 +415,7 @@ async fn unusual_names_round_trip() {
         long_unicode.clone(),
     ];
     assert_eq!(long_ascii.chars().count(), 1024);
+
     for (seed, name) in names.iter().enumerate() {
         let data = content(100 + seed, seed as u8);
         store
@@ -433,6 +434,7 @@ async fn unusual_names_round_trip() {
     let mut expected = names.to_vec();
     expected.sort();
     assert_eq!(listed, expected);
+
     for (seed, name) in names.iter().enumerate() {
         let (data, report) = store
             .download_bytes("results", name, &DownloadOptions::default())
@@ -770,7 +772,7 @@ async fn errors_name_blob_and_hide_secrets() {
         .await
         .unwrap_err();
     // Azurite 3.35 rejects a wrong signature with AuthorizationFailure (403), where Azure
-    // answers AuthenticationFailed, so both kinds pass.
+    // returns AuthenticationFailed, so both kinds pass.
     assert!(
         matches!(
             error.kind(),
@@ -807,6 +809,7 @@ async fn closed_port_fails_with_transport_error() {
         options,
     )
     .unwrap();
+
     let dir = tempfile::tempdir().unwrap();
     let error = store
         .download_file(
@@ -820,6 +823,7 @@ async fn closed_port_fails_with_transport_error() {
     assert_eq!(error.kind(), ErrorKind::Transport, "{error:?}");
     assert!(error.to_string().contains("results/a.bin"), "{error}");
     assert!(error.to_string().contains(&port.to_string()), "{error}");
+
     let error = store
         .upload_bytes(
             "results",
@@ -831,4 +835,72 @@ async fn closed_port_fails_with_transport_error() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transport, "{error:?}");
     assert_eq!(entries(dir.path()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn file_and_folder_name_clash() {
+    let (_azurite, store) = http_store("results").await;
+    put_names(&store, &["job/x", "job/x/y", "job/z"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = TreeOptions {
+        concurrency: 1,
+        ..TreeOptions::default()
+    };
+    let report = store
+        .download_prefix("results", "job", dir.path(), &options)
+        .await
+        .unwrap();
+    // `x` cannot be both a file and a folder, so exactly one of the two fails.
+    assert_eq!(report.files, 2, "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let failed = &report.failed[0];
+    assert!(failed.path == "x" || failed.path == "x/y", "{report:?}");
+    assert_eq!(failed.error.kind(), ErrorKind::InvalidInput, "{report:?}");
+    let local = dir.path().join("x").display().to_string();
+    assert!(failed.error.message().contains(&local), "{report:?}");
+    assert_eq!(std::fs::read(dir.path().join("z")).unwrap(), b"job/z");
+    assert!(hidden_files(dir.path()).is_empty());
+    if dir.path().join("x").is_dir() {
+        assert!(hidden_files(&dir.path().join("x")).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn zip_of_unusual_names() {
+    let (_azurite, store) = http_store("results").await;
+    let names = [
+        "job/trailing ",
+        "job/caf\u{e9}",
+        "job/cafe\u{301}",
+        "job/a%2Fb",
+    ];
+    put_names(&store, &names).await;
+
+    let mut archive = Vec::new();
+    let report = store
+        .zip_prefix(
+            "results",
+            "job",
+            &elb_core::blob::ZipOptions::default(),
+            &mut archive,
+        )
+        .await
+        .unwrap();
+    let mut expected: Vec<String> = names
+        .iter()
+        .map(|name| name.strip_prefix("job/").unwrap().to_owned())
+        .collect();
+    expected.sort();
+    let mut entries = report.entries.clone();
+    entries.sort();
+    assert_eq!(entries, expected);
+    assert_eq!(report.archive_bytes, archive.len() as u64);
+
+    for entry in &expected {
+        let needle = entry.as_bytes();
+        assert!(
+            archive.windows(needle.len()).any(|window| window == needle),
+            "{entry:?} missing from the archive"
+        );
+    }
 }

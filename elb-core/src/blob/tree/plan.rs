@@ -171,7 +171,9 @@ pub(crate) fn io_error(path: &Path, error: std::io::Error) -> Error {
     let kind = match error.kind() {
         std::io::ErrorKind::NotFound => ErrorKind::NotFound,
         std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
-        _ => ErrorKind::Service,
+        // A local fault, such as a file where a folder is needed: Service would blame the
+        // storage account.
+        _ => ErrorKind::InvalidInput,
     };
     Error::new(kind, format!("cannot read or write {}", path.display()))
         .with_target(path.display().to_string())
