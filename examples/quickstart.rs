@@ -74,7 +74,9 @@ fn output_path() -> Result<PathBuf, ExampleError> {
     let mut args = std::env::args().skip(1);
     match (args.next().as_deref(), args.next()) {
         (None, _) => {
-            Ok(Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/quickstart/results.zip"))
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let root = manifest.parent().unwrap_or(manifest);
+            Ok(root.join("target/quickstart/results.zip"))
         }
         (Some("--out"), Some(path)) => Ok(PathBuf::from(path)),
         (Some(other), _) => Err(ExampleError::Other(format!(
