@@ -904,3 +904,47 @@ async fn zip_of_unusual_names() {
         );
     }
 }
+
+#[tokio::test]
+async fn deadline_error_names_blob() {
+    let (azurite, _direct) = http_store("results").await;
+    let retry = RetryOptions {
+        deadline: Some(Duration::from_millis(500)),
+        ..short_retries()
+    };
+    let (proxy, store) = proxied(&azurite, retry).await;
+    proxy.add_rule(FaultRule::new(
+        Matcher::any(),
+        Fault::Stall(Duration::from_secs(5)),
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    let error = store
+        .download_file(
+            "results",
+            "slow.bin",
+            dir.path().join("slow.bin"),
+            &DownloadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::TimedOut, "{error:?}");
+    assert!(error.message().contains("results/slow.bin"), "{error}");
+    assert!(hidden_files(dir.path()).is_empty());
+
+    let error = store
+        .upload_bytes(
+            "results",
+            "slow.bin",
+            content(10, 0),
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::TimedOut, "{error:?}");
+    assert!(error.message().contains("results/slow.bin"), "{error}");
+
+    let error = store.properties("results", "slow.bin").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::TimedOut, "{error:?}");
+    assert!(error.message().contains("results/slow.bin"), "{error}");
+}

@@ -186,6 +186,12 @@ fn build_http_client(options: &BlobOptions) -> Result<reqwest::Client> {
     })
 }
 
+/// Describes an operation on one blob for a deadline error, such as
+/// `download of blob results/a.out.gz`.
+pub(crate) fn describe(operation: &str, container: &str, name: &str) -> String {
+    format!("{operation} of blob {container}/{name}")
+}
+
 pub(crate) fn format_duration(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{} s", duration.as_secs())

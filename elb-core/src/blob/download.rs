@@ -11,7 +11,7 @@ use md5::{Digest, Md5};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tracing::Instrument;
 
-use super::client::BlobStore;
+use super::client::{BlobStore, describe};
 use super::plan::{MIB, split_ranges};
 use super::upload::join_error;
 use crate::{Error, ErrorKind, Result};
@@ -130,7 +130,10 @@ impl BlobStore {
         );
         let operation = self.download_into(container, name, Sink::File(file), options);
         let (report, _) = self
-            .with_deadline("download", operation.instrument(span))
+            .with_deadline(
+                &describe("download", container, name),
+                operation.instrument(span),
+            )
             .await?;
         temp.persist(path)
             .map_err(|error| file_error("cannot replace", path, error.error))?;
@@ -159,7 +162,10 @@ impl BlobStore {
         );
         let operation = self.download_into(container, name, Sink::Memory(Vec::new()), options);
         let (report, sink) = self
-            .with_deadline("download", operation.instrument(span))
+            .with_deadline(
+                &describe("download", container, name),
+                operation.instrument(span),
+            )
             .await?;
         match sink {
             Some(Sink::Memory(data)) => Ok((Bytes::from(data), report)),
@@ -193,7 +199,10 @@ impl BlobStore {
         );
         let operation = self.download_into(container, name, Sink::Writer(writer), options);
         let (report, _) = self
-            .with_deadline("download", operation.instrument(span))
+            .with_deadline(
+                &describe("download", container, name),
+                operation.instrument(span),
+            )
             .await?;
         Ok(report)
     }

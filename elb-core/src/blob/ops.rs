@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::checksum::decode_md5;
-use super::client::BlobStore;
+use super::client::{BlobStore, describe};
 use super::request::{BlobRequest, BlobResponse};
 use crate::{ErrorKind, Result};
 
@@ -59,7 +59,10 @@ impl BlobStore {
     pub async fn properties(&self, container: &str, name: &str) -> Result<BlobProperties> {
         let request = BlobRequest::new("get blob properties", Method::HEAD).blob(container, name);
         let response = self
-            .with_deadline("get blob properties", self.send(&request))
+            .with_deadline(
+                &describe("get blob properties", container, name),
+                self.send(&request),
+            )
             .await?;
         Ok(BlobProperties::from_response(&response))
     }
@@ -87,9 +90,12 @@ impl BlobStore {
         let request = BlobRequest::new("delete blob", Method::DELETE)
             .blob(container, name)
             .header("x-ms-delete-snapshots", "include");
-        self.with_deadline("delete blob", self.send(&request))
-            .await
-            .map(drop)
+        self.with_deadline(
+            &describe("delete blob", container, name),
+            self.send(&request),
+        )
+        .await
+        .map(drop)
     }
 
     /// Deletes a blob and its snapshots; returns `false` when it did not exist.

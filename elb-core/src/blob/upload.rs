@@ -10,7 +10,7 @@ use tokio::io::AsyncRead;
 use tracing::Instrument;
 
 use super::checksum::{TransactionalChecksum, encode_md5};
-use super::client::BlobStore;
+use super::client::{BlobStore, describe};
 use super::plan::{MIB, block_size_for, content_type_for};
 use super::request::BlobRequest;
 use super::source::Source;
@@ -124,8 +124,11 @@ impl BlobStore {
         let span =
             tracing::debug_span!("blob.upload", blob.container = container, blob.name = name);
         let operation = self.upload_source(container, name, source, options);
-        self.with_deadline("upload", operation.instrument(span))
-            .await
+        self.with_deadline(
+            &describe("upload", container, name),
+            operation.instrument(span),
+        )
+        .await
     }
 
     /// Uploads bytes to a blob.
@@ -148,8 +151,11 @@ impl BlobStore {
         let span =
             tracing::debug_span!("blob.upload", blob.container = container, blob.name = name);
         let operation = self.upload_source(container, name, source, options);
-        self.with_deadline("upload", operation.instrument(span))
-            .await
+        self.with_deadline(
+            &describe("upload", container, name),
+            operation.instrument(span),
+        )
+        .await
     }
 
     /// Uploads everything `reader` yields to a blob, reading one block at a time.
@@ -174,8 +180,11 @@ impl BlobStore {
         let span =
             tracing::debug_span!("blob.upload", blob.container = container, blob.name = name);
         let operation = self.upload_source(container, name, source, options);
-        self.with_deadline("upload", operation.instrument(span))
-            .await
+        self.with_deadline(
+            &describe("upload", container, name),
+            operation.instrument(span),
+        )
+        .await
     }
 
     async fn upload_source(
