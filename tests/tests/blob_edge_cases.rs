@@ -948,3 +948,45 @@ async fn deadline_error_names_blob() {
     assert_eq!(error.kind(), ErrorKind::TimedOut, "{error:?}");
     assert!(error.message().contains("results/slow.bin"), "{error}");
 }
+
+#[tokio::test]
+async fn concurrent_overwrites_leave_one_whole_blob() {
+    let (_azurite, store) = http_store("results").await;
+    let size = 300 * KIB as usize;
+    let options = UploadOptions {
+        single_put_max: 64 * KIB,
+        block_size: 64 * KIB,
+        concurrency: 2,
+        ..UploadOptions::default()
+    };
+    let uploads = (0..4u8).map(|seed| {
+        let store = store.clone();
+        let options = options.clone();
+        async move {
+            let result = store
+                .upload_bytes("results", "shared.bin", content(size, seed), &options)
+                .await;
+            (seed, result)
+        }
+    });
+    let results = futures::future::join_all(uploads).await;
+    for (seed, result) in &results {
+        if let Err(error) = result {
+            // Another writer's commit discards this writer's uncommitted blocks.
+            assert_eq!(error.kind(), ErrorKind::InvalidInput, "{seed}: {error:?}");
+            assert!(error.to_string().contains("results/shared.bin"), "{error}");
+        }
+    }
+    assert!(
+        results.iter().any(|(_, result)| result.is_ok()),
+        "{results:?}"
+    );
+
+    let (data, report) = store
+        .download_bytes("results", "shared.bin", &DownloadOptions::default())
+        .await
+        .unwrap();
+    assert!(report.verified);
+    let whole = (0..4u8).any(|seed| data == content(size, seed));
+    assert!(whole, "the blob mixes blocks of several uploads");
+}
