@@ -3,14 +3,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use elb_core::k8s::cluster::{list_nodes, pod_phases, readyz};
-use elb_core::k8s::openapi_objects::OpenApiService;
-use elb_core::k8s::{InClusterPaths, KubeconfigSource, connect_in_cluster, connect_kubeconfig};
+use elb_core::k8s::openapi_objects::{OpenApiService, wait_for_load_balancer};
+use elb_core::k8s::{
+    InClusterPaths, KubeconfigSource, connect_entra, connect_in_cluster, connect_kubeconfig,
+};
 use pyo3::prelude::*;
 use serde_json::{Value, json};
 
-use crate::convert::{Json, environment, invalid_input};
+use crate::auth::Credential;
+use crate::convert::{Json, environment, invalid_input, seconds};
 use crate::{logging, runtime};
 
 /// Converts a Python object to JSON through the standard `json` module.
@@ -76,6 +80,32 @@ async fn apply_json(client: kube::Client, service: OpenApiService) -> elb_core::
     Ok(Json(Value::Array(items)))
 }
 
+/// Returns the kubeconfig named by exactly one of `path` and `yaml`.
+fn kubeconfig_source(
+    py: Python<'_>,
+    function: &str,
+    path: Option<PathBuf>,
+    yaml: Option<String>,
+) -> PyResult<KubeconfigSource> {
+    match (path, yaml) {
+        (Some(path), None) => Ok(KubeconfigSource::Path(path)),
+        (None, Some(text)) => Ok(KubeconfigSource::Yaml(text)),
+        _ => Err(invalid_input(
+            py,
+            format!("pass exactly one of path and yaml to KubeClient.{function}"),
+        )),
+    }
+}
+
+async fn load_balancer(
+    client: kube::Client,
+    namespace: String,
+    timeout: Duration,
+    poll_interval: Duration,
+) -> elb_core::Result<String> {
+    wait_for_load_balancer(&client, &namespace, timeout, poll_interval).await
+}
+
 #[pymethods]
 impl KubeClientPy {
     /// Connects with a kubeconfig file or text, using `context` or the current context.
@@ -87,19 +117,31 @@ impl KubeClientPy {
         yaml: Option<String>,
         context: Option<String>,
     ) -> PyResult<Self> {
-        let source = match (path, yaml) {
-            (Some(path), None) => KubeconfigSource::Path(path),
-            (None, Some(text)) => KubeconfigSource::Yaml(text),
-            _ => {
-                return Err(invalid_input(
-                    py,
-                    "pass exactly one of path and yaml to KubeClient.from_kubeconfig",
-                ));
-            }
-        };
+        let source = kubeconfig_source(py, "from_kubeconfig", path, yaml)?;
         logging::refresh_level(py);
         let client = runtime::block_on(py, async move {
             connect_kubeconfig(&source, context.as_deref()).await
+        })?;
+        Ok(Self { client })
+    }
+
+    /// Connects to an Entra-enabled AKS cluster: the server and CA come from the kubeconfig
+    /// (its user entry is ignored) and every request carries a token from `credential` for
+    /// the AKS server application.
+    #[staticmethod]
+    #[pyo3(signature = (path = None, *, yaml = None, context = None, credential))]
+    fn connect_entra(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        yaml: Option<String>,
+        context: Option<String>,
+        credential: &Bound<'_, Credential>,
+    ) -> PyResult<Self> {
+        let source = kubeconfig_source(py, "connect_entra", path, yaml)?;
+        let credential = credential.get().shared();
+        logging::refresh_level(py);
+        let client = runtime::block_on(py, async move {
+            connect_entra(&source, context.as_deref(), credential).await
         })?;
         Ok(Self { client })
     }
@@ -189,5 +231,35 @@ impl KubeClientPy {
             env: env.unwrap_or_default(),
         };
         runtime::call(py, true, apply_json(self.client.clone(), service))
+    }
+
+    /// Waits until the Service `elb-openapi` in `namespace` has a load balancer address,
+    /// and returns its IP or host name.
+    #[pyo3(signature = (namespace, *, timeout, poll_interval = 5.0))]
+    fn wait_for_load_balancer<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: String,
+        timeout: f64,
+        poll_interval: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(py, "timeout", timeout)?;
+        let interval = seconds(py, "poll_interval", poll_interval)?;
+        let future = load_balancer(self.client.clone(), namespace, timeout, interval);
+        runtime::call(py, false, future)
+    }
+
+    #[pyo3(signature = (namespace, *, timeout, poll_interval = 5.0))]
+    fn wait_for_load_balancer_async<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: String,
+        timeout: f64,
+        poll_interval: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(py, "timeout", timeout)?;
+        let interval = seconds(py, "poll_interval", poll_interval)?;
+        let future = load_balancer(self.client.clone(), namespace, timeout, interval);
+        runtime::call(py, true, future)
     }
 }

@@ -20,6 +20,7 @@ mod logging;
 mod runtime;
 mod search;
 mod store;
+mod templates;
 mod transfer;
 mod zip;
 
@@ -38,6 +39,8 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<store::JobStorePy>()?;
     module.add_class::<store::StoredRecordPy>()?;
     module.add_class::<search::SearchJobsPy>()?;
+    module.add_class::<templates::SearchSpecPy>()?;
+    module.add_function(wrap_pyfunction!(templates::render_template_py, module)?)?;
     module.add_function(wrap_pyfunction!(health::health_report, module)?)?;
     module.add_function(wrap_pyfunction!(health::health_report_async, module)?)?;
     logging::install(module.py());

@@ -1,9 +1,13 @@
 //! The Jobs of one search for Python: submit, list, status, wait and delete.
 
+use std::time::Duration;
+
 use elb_core::blob::BlobStore;
 use elb_core::k8s::search::{
-    BlobMarkers, DeletePropagation, SearchJobs, SearchState, SearchStatus, WaitOptions,
+    BlobMarkers, DeletePropagation, JobOutcome, SearchJobs, SearchState, SearchStatus, WaitOptions,
+    delete_search,
 };
+use elb_core::k8s::store::JobStore;
 use k8s_openapi::api::batch::v1::Job;
 use pyo3::prelude::*;
 use serde_json::{Value, json};
@@ -11,6 +15,7 @@ use serde_json::{Value, json};
 use crate::blob::BlobStorePy;
 use crate::convert::{Json, invalid_input, seconds};
 use crate::k8s::{KubeClientPy, python_to_json};
+use crate::store::JobStorePy;
 use crate::{errors, runtime};
 
 fn state_name(state: SearchState) -> &'static str {
@@ -91,6 +96,32 @@ async fn wait(
     let markers = BlobMarkers::new(store);
     let status = search.wait(&markers, &prefix, &options).await?;
     Ok(status_json(&status))
+}
+
+/// Converts a Job's end state to `{"outcome": "complete" | "failed" | "removed", ...}`, with
+/// `reason` and `message` for a failed Job.
+fn outcome_json(outcome: JobOutcome) -> Json {
+    match outcome {
+        JobOutcome::Complete => Json(json!({"outcome": "complete"})),
+        JobOutcome::Failed { reason, message } => {
+            Json(json!({"outcome": "failed", "reason": reason, "message": message}))
+        }
+        JobOutcome::Removed => Json(json!({"outcome": "removed"})),
+    }
+}
+
+async fn wait_job(search: SearchJobs, name: String, timeout: Duration) -> elb_core::Result<Json> {
+    let outcome = search.wait_job(&name, timeout).await?;
+    Ok(outcome_json(outcome))
+}
+
+async fn delete_all(
+    search: SearchJobs,
+    store: JobStore,
+    job_id: String,
+    policy: DeletePropagation,
+) -> elb_core::Result<usize> {
+    delete_search(&search, &store, &job_id, policy).await
 }
 
 fn wait_options(py: Python<'_>, timeout: f64, marker_interval: f64) -> PyResult<WaitOptions> {
@@ -225,5 +256,57 @@ impl SearchJobsPy {
         let search = self.search.clone();
         let policy = propagation(foreground);
         runtime::call(py, true, async move { search.delete(policy).await })
+    }
+
+    /// Waits until the Job `name` completes, fails or disappears, and returns its outcome.
+    #[pyo3(signature = (name, *, timeout))]
+    fn wait_job<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(py, "timeout", timeout)?;
+        runtime::call(py, false, wait_job(self.search.clone(), name, timeout))
+    }
+
+    #[pyo3(signature = (name, *, timeout))]
+    fn wait_job_async<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        timeout: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let timeout = seconds(py, "timeout", timeout)?;
+        runtime::call(py, true, wait_job(self.search.clone(), name, timeout))
+    }
+
+    /// Deletes the search: its Jobs and their pods, then the job record `job_id` in
+    /// `store`, so that a failure part way leaves the record to retry from. Returns how many
+    /// Jobs were deleted.
+    #[pyo3(signature = (store, job_id, *, foreground = false))]
+    fn delete_search<'py>(
+        &self,
+        py: Python<'py>,
+        store: &Bound<'py, JobStorePy>,
+        job_id: String,
+        foreground: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let store = store.get().store.clone();
+        let future = delete_all(self.search.clone(), store, job_id, propagation(foreground));
+        runtime::call(py, false, future)
+    }
+
+    #[pyo3(signature = (store, job_id, *, foreground = false))]
+    fn delete_search_async<'py>(
+        &self,
+        py: Python<'py>,
+        store: &Bound<'py, JobStorePy>,
+        job_id: String,
+        foreground: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let store = store.get().store.clone();
+        let future = delete_all(self.search.clone(), store, job_id, propagation(foreground));
+        runtime::call(py, true, future)
     }
 }

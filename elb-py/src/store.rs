@@ -1,12 +1,14 @@
 //! The job store for Python: one ConfigMap per job record, written at the
 //! `resourceVersion` it was read at.
 
+use std::sync::{Arc, Mutex};
+
 use elb_core::k8s::store::{JobRecord, JobStatus, JobStore, StoredRecord};
 use elb_core::{Error, ErrorKind};
 use pyo3::prelude::*;
 use serde_json::Value;
 
-use crate::convert::{Json, invalid_input};
+use crate::convert::{Json, invalid_input, json_to_python};
 use crate::k8s::{KubeClientPy, python_to_json};
 use crate::{errors, runtime};
 
@@ -85,7 +87,7 @@ impl StoredRecordPy {
 /// The job records of one namespace, one ConfigMap per job.
 #[pyclass(frozen, name = "JobStore", module = "elb_py._native")]
 pub(crate) struct JobStorePy {
-    store: JobStore,
+    pub(crate) store: JobStore,
 }
 
 async fn create(store: JobStore, record: JobRecord) -> elb_core::Result<StoredRecordPy> {
@@ -109,6 +111,84 @@ async fn list(store: JobStore, status: Option<JobStatus>) -> elb_core::Result<Ve
 async fn update(store: JobStore, stored: StoredRecord) -> elb_core::Result<StoredRecordPy> {
     let updated = store.update(&stored).await?;
     Ok(StoredRecordPy { stored: updated })
+}
+
+/// The result of `update_with`: the written record, or the exception that the Python
+/// function raised, re-raised unchanged in the caller.
+enum UpdateOutcome {
+    Written(Box<StoredRecordPy>),
+    Raised(PyErr),
+}
+
+impl<'py> IntoPyObject<'py> for UpdateOutcome {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        match self {
+            Self::Written(stored) => Ok(Bound::new(py, *stored)?.into_any()),
+            Self::Raised(error) => Err(error),
+        }
+    }
+}
+
+/// Calls `change` with the record as a dict and reads the edited record back: the dict
+/// that `change` returns, or the argument it edited in place when it returns `None`.
+fn apply_change(py: Python<'_>, change: &Py<PyAny>, record: &mut JobRecord) -> PyResult<()> {
+    let value = record_json(record).map_err(|e| errors::to_pyerr(py, &e))?;
+    let argument = json_to_python(py, &value)?;
+    let returned = change.bind(py).call1((&argument,))?;
+    let edited = if returned.is_none() {
+        argument
+    } else {
+        returned
+    };
+    let edited = parse_record(&edited)?;
+    if edited.job_id != record.job_id {
+        return Err(invalid_input(
+            py,
+            format!(
+                "the update function changed job_id from {:?} to {:?}: a record keeps its id",
+                record.job_id, edited.job_id
+            ),
+        ));
+    }
+    *record = edited;
+    Ok(())
+}
+
+async fn update_with(
+    store: JobStore,
+    job_id: String,
+    change: Py<PyAny>,
+) -> elb_core::Result<UpdateOutcome> {
+    let raised: Arc<Mutex<Option<PyErr>>> = Arc::new(Mutex::new(None));
+    let slot = raised.clone();
+    let record_id = job_id.clone();
+    let result = store
+        .update_with(&job_id, move |record| {
+            // The callable may wait for the GIL or make blocking elb_py calls itself, so the
+            // worker hands its queued tasks to another thread while the callable runs.
+            let applied = tokio::task::block_in_place(|| {
+                Python::attach(|py| apply_change(py, &change, record))
+            });
+            applied.map_err(|error| {
+                let message = format!("the update function of job record {record_id} raised");
+                *slot.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(error);
+                Error::new(ErrorKind::InvalidInput, message)
+            })
+        })
+        .await;
+    let exception = raised
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .take();
+    match (result, exception) {
+        (Ok(stored), _) => Ok(UpdateOutcome::Written(Box::new(StoredRecordPy { stored }))),
+        (Err(_), Some(exception)) => Ok(UpdateOutcome::Raised(exception)),
+        (Err(error), None) => Err(error),
+    }
 }
 
 async fn delete(store: JobStore, job_id: String) -> elb_core::Result<()> {
@@ -192,6 +272,26 @@ impl JobStorePy {
     ) -> PyResult<Bound<'py, PyAny>> {
         let stored = stored.get().stored.clone();
         runtime::call(py, true, update(self.store.clone(), stored))
+    }
+
+    /// Reads the record, calls `change` with it as a dict and writes the result back,
+    /// calling `change` again on a fresh copy when another writer changed the record.
+    fn update_with<'py>(
+        &self,
+        py: Python<'py>,
+        job_id: String,
+        change: Py<PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        runtime::call(py, false, update_with(self.store.clone(), job_id, change))
+    }
+
+    fn update_with_async<'py>(
+        &self,
+        py: Python<'py>,
+        job_id: String,
+        change: Py<PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        runtime::call(py, true, update_with(self.store.clone(), job_id, change))
     }
 
     /// Deletes a record; deleting a missing record succeeds.

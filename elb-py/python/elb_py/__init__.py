@@ -36,11 +36,13 @@ from ._native import (
     KubeClient,
     ManagedIdentityCredential,
     SearchJobs,
+    SearchSpec,
     StoredRecord,
     WorkloadIdentityCredential,
     __version__,
     health_report,
     health_report_async,
+    render_template,
 )
 from ._tokens import AccessToken, AccessTokenInfo
 
@@ -62,6 +64,8 @@ __all__ = [
     "JobStore",
     "StoredRecord",
     "SearchJobs",
+    "SearchSpec",
+    "render_template",
     # health
     "health_report",
     "health_report_async",

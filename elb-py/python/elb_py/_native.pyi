@@ -25,6 +25,8 @@ __all__ = [
     "KubeClient",
     "ManagedIdentityCredential",
     "SearchJobs",
+    "SearchSpec",
+    "render_template",
     "StoredRecord",
     "WorkloadIdentityCredential",
     "health_report",
@@ -636,6 +638,26 @@ class KubeClient:
         """
 
     @staticmethod
+    def connect_entra(
+        path: _StrPath | None = None,
+        *,
+        yaml: str | None = None,
+        context: str | None = None,
+        credential: Credential,
+    ) -> KubeClient:
+        """Connect to an Entra-enabled AKS cluster with tokens from ``credential``.
+
+        The server and its CA come from the kubeconfig. Its user entry (normally a
+        ``kubelogin`` exec plugin) is ignored, and every request carries a token for the AKS
+        server application ``6dae42f8-4368-4678-94ff-3960e28e3630/.default``.
+
+        Raises:
+            InvalidInputError: Neither or both of ``path`` and ``yaml``, an unreadable
+                kubeconfig, or a missing context. Token failures raise
+                :class:`AuthenticationError` on the first request.
+        """
+
+    @staticmethod
     def in_cluster(*, env: Mapping[str, str] | None = None) -> KubeClient:
         """Connect from inside a pod with its service account token, read again for every
         request.
@@ -692,6 +714,24 @@ class KubeClient:
         env: Mapping[str, str] | None = None,
     ) -> Awaitable[list[dict[str, Any]]]:
         """Awaitable form of :meth:`apply_openapi_objects`."""
+
+    def wait_for_load_balancer(
+        self, namespace: str, *, timeout: float, poll_interval: float = 5.0
+    ) -> str:
+        """Wait until the Service ``elb-openapi`` in ``namespace`` has a load balancer address.
+
+        Returns:
+            The first ingress IP, else its host name.
+
+        Raises:
+            TimedOutError: No address appeared within ``timeout`` seconds.
+            NotFoundError: The Service does not exist.
+        """
+
+    def wait_for_load_balancer_async(
+        self, namespace: str, *, timeout: float, poll_interval: float = 5.0
+    ) -> Awaitable[str]:
+        """Awaitable form of :meth:`wait_for_load_balancer`."""
 
 @final
 class StoredRecord:
@@ -763,6 +803,30 @@ class JobStore:
 
     def update_async(self, stored: StoredRecord) -> Awaitable[StoredRecord]:
         """Awaitable form of :meth:`update`."""
+
+    def update_with(
+        self, job_id: str, change: Callable[[dict[str, Any]], Mapping[str, Any] | None]
+    ) -> StoredRecord:
+        """Read a record, let ``change`` edit it and write it back.
+
+        Args:
+            job_id: The record to change.
+            change: Called with the record as a dict. It edits the dict in place and returns
+                ``None``, or returns the new record. When another writer changed the record
+                first, ``change`` runs again on a freshly read copy, so it must not rely on
+                side effects of earlier calls. It runs on a runtime thread with the GIL held.
+
+        Raises:
+            ConflictError: The record kept changing over every attempt.
+            NotFoundError: The record does not exist.
+            InvalidInputError: ``change`` produced an invalid record or changed ``job_id``.
+            Exception: Whatever ``change`` raised, unchanged; nothing is written then.
+        """
+
+    def update_with_async(
+        self, job_id: str, change: Callable[[dict[str, Any]], Mapping[str, Any] | None]
+    ) -> Awaitable[StoredRecord]:
+        """Awaitable form of :meth:`update_with`."""
 
     def delete(self, job_id: str) -> None:
         """Delete a record; deleting a missing record succeeds."""
@@ -841,6 +905,106 @@ class SearchJobs:
 
     def delete_async(self, *, foreground: bool = False) -> Awaitable[int]:
         """Awaitable form of :meth:`delete`."""
+
+    def wait_job(self, name: str, *, timeout: float) -> dict[str, str]:
+        """Wait until the Job ``name`` completes, fails or disappears.
+
+        Returns:
+            ``{"outcome": "complete"}``, ``{"outcome": "removed"}`` when the Job does not
+            exist, or ``{"outcome": "failed", "reason", "message"}`` from its ``Failed``
+            condition.
+
+        Raises:
+            TimedOutError: ``timeout`` seconds passed first.
+        """
+
+    def wait_job_async(self, name: str, *, timeout: float) -> Awaitable[dict[str, str]]:
+        """Awaitable form of :meth:`wait_job`."""
+
+    def delete_search(self, store: JobStore, job_id: str, *, foreground: bool = False) -> int:
+        """Delete the search's Jobs and their pods, then the job record ``job_id``.
+
+        The record goes last, so a failure part way leaves a record to retry from.
+
+        Returns:
+            How many Jobs were deleted.
+        """
+
+    def delete_search_async(
+        self, store: JobStore, job_id: str, *, foreground: bool = False
+    ) -> Awaitable[int]:
+        """Awaitable form of :meth:`delete_search`."""
+
+@final
+class SearchSpec:
+    """A search's description, rendered into one batch Job per query batch.
+
+    Raises:
+        InvalidInputError: An invalid ``elb_job_id``, an empty required field, 0 batches or
+            an invalid toleration.
+    """
+
+    def __new__(
+        cls,
+        *,
+        elb_job_id: str,
+        program: str,
+        db: str,
+        queries: str,
+        results: str,
+        batches: int,
+        image: str,
+        blast_options: str | None = None,
+        shard: str | None = None,
+        cpu_request: str | None = None,
+        cpu_limit: str | None = None,
+        memory_request: str | None = None,
+        memory_limit: str | None = None,
+        node_selector: Mapping[str, str] | None = None,
+        tolerations: Sequence[Mapping[str, Any]] | None = None,
+        ttl_seconds_after_finished: int | None = None,
+    ) -> SearchSpec: ...
+    @property
+    def elb_job_id(self) -> str:
+        """The ElasticBLAST search id: ``job-`` and 32 lowercase hex digits."""
+
+    @property
+    def batches(self) -> int:
+        """The number of query batches, one Job each."""
+
+    def batch_jobs(self) -> list[dict[str, Any]]:
+        """Render one ``batch/v1`` Job dict per batch, ready for :meth:`SearchJobs.submit`.
+
+        Each Job runs ``image`` with the variables the ElasticBLAST scripts read, such as
+        ``ELB_BLAST_PROGRAM``, ``ELB_DB``, ``ELB_QUERIES``, ``ELB_RESULTS`` and ``JOB_NUM``.
+        """
+
+def render_template(
+    text: str,
+    *,
+    elb_job_id: str,
+    program: str,
+    db: str,
+    batches: int,
+    shard: str | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Render ElasticBLAST's Job template into one ``batch/v1`` Job dict per batch.
+
+    Args:
+        text: The template YAML with ``${NAME}`` variables.
+        elb_job_id: The search id, for the Job names and the ``elb-job-id`` label.
+        program: The BLAST program, for the Job names.
+        db: The BLAST database, for the Job names and the ``db`` label.
+        batches: The number of query batches, at least 1.
+        shard: The database shard, for the names and the ``shard`` label.
+        variables: Values of the ``${NAME}`` variables other than ``JOB_NUM`` (the batch
+            number with three digits) and ``BLAST_ELB_BATCH_NUM``, which are set per batch.
+
+    Raises:
+        InvalidInputError: A variable without a value, an invalid id, 0 batches, or a
+            template that is not a Job after substitution.
+    """
 
 def health_report(
     version: str,
