@@ -12,7 +12,7 @@ use crate::blob::BlobStorePy;
 use crate::convert::{BytesOut, Json, invalid_input};
 use crate::{logging, runtime};
 
-fn upload_report(report: UploadReport) -> Json {
+pub(crate) fn upload_report(report: UploadReport) -> Json {
     Json(json!({
         "bytes": report.bytes,
         "blocks": report.blocks,

@@ -15,7 +15,7 @@ use crate::{errors, runtime};
 /// A job record as read from the cluster, with the `resourceVersion` it was read at.
 #[pyclass(frozen, name = "StoredRecord", module = "elb_py._native")]
 pub(crate) struct StoredRecordPy {
-    stored: StoredRecord,
+    pub(crate) stored: StoredRecord,
 }
 
 fn record_json(record: &JobRecord) -> elb_core::Result<Value> {
@@ -24,7 +24,7 @@ fn record_json(record: &JobRecord) -> elb_core::Result<Value> {
     })
 }
 
-fn parse_record(record: &Bound<'_, PyAny>) -> PyResult<JobRecord> {
+pub(crate) fn parse_record(record: &Bound<'_, PyAny>) -> PyResult<JobRecord> {
     let value = python_to_json(record)?;
     serde_json::from_value(value).map_err(|error| {
         invalid_input(

@@ -42,7 +42,12 @@ from ._native import (
     __version__,
     health_report,
     health_report_async,
+    new_elb_job_id,
+    new_job_id,
     render_template,
+    submit_inline,
+    submit_inline_async,
+    validate_fasta,
 )
 from ._tokens import AccessToken, AccessTokenInfo
 
@@ -66,6 +71,12 @@ __all__ = [
     "SearchJobs",
     "SearchSpec",
     "render_template",
+    # inline FASTA searches
+    "submit_inline",
+    "submit_inline_async",
+    "validate_fasta",
+    "new_job_id",
+    "new_elb_job_id",
     # health
     "health_report",
     "health_report_async",

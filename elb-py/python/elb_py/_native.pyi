@@ -27,6 +27,11 @@ __all__ = [
     "SearchJobs",
     "SearchSpec",
     "render_template",
+    "submit_inline",
+    "submit_inline_async",
+    "validate_fasta",
+    "new_job_id",
+    "new_elb_job_id",
     "StoredRecord",
     "WorkloadIdentityCredential",
     "health_report",
@@ -1041,3 +1046,43 @@ def health_report_async(
     timeout: float | None = None,
 ) -> Awaitable[dict[str, Any]]:
     """Awaitable form of :func:`health_report`, for async web handlers."""
+
+def submit_inline(
+    blobs: BlobStore, jobs: JobStore, record: Mapping[str, Any], fasta: str | bytes
+) -> dict[str, Any]:
+    """Submit a mode ``B`` search whose queries are inline FASTA text.
+
+    The text goes to the blob ``queries/<job_id>.fa`` (never replacing one), and the job
+    record is created with ``mode`` ``B``, the blob URL in ``queries``, and
+    ``queries_bytes`` and ``queries_sequences``. When the record cannot be created, the blob
+    is deleted again.
+
+    Returns:
+        ``{"record": StoredRecord, "queries_url", "sequences", "bytes", "upload"}``.
+
+    Raises:
+        InvalidInputError: The FASTA text or the record is invalid; nothing is written.
+        AlreadyExistsError: The queries blob or the record of this job id exists.
+    """
+
+def submit_inline_async(
+    blobs: BlobStore, jobs: JobStore, record: Mapping[str, Any], fasta: str | bytes
+) -> Awaitable[dict[str, Any]]:
+    """Awaitable form of :func:`submit_inline`. Cancelling it after the upload can leave the
+    queries blob without a record."""
+
+def validate_fasta(fasta: str | bytes) -> dict[str, int]:
+    """Check that ``fasta`` looks like FASTA: not blank, starting with ``>``, no NUL byte.
+
+    Returns:
+        ``{"sequences", "bytes"}``.
+
+    Raises:
+        InvalidInputError: The text is blank, binary or does not start with a header line.
+    """
+
+def new_job_id() -> str:
+    """Create a random job store id of 12 lowercase hex digits."""
+
+def new_elb_job_id() -> str:
+    """Create a random ElasticBLAST search id: ``job-`` and 32 lowercase hex digits."""
