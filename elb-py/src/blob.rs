@@ -73,7 +73,7 @@ fn properties_dict(properties: BlobProperties) -> Json {
     }))
 }
 
-fn blob_item(item: BlobItem) -> serde_json::Value {
+pub(crate) fn blob_item(item: BlobItem) -> serde_json::Value {
     json!({
         "name": item.name,
         "size": item.size,

@@ -17,6 +17,7 @@ mod errors;
 mod health;
 mod inline;
 mod k8s;
+mod listing;
 mod logging;
 mod runtime;
 mod search;

@@ -480,6 +480,41 @@ class BlobStore:
     ) -> Awaitable[list[dict[str, Any]]]:
         """Awaitable form of :meth:`list_blobs`."""
 
+    def list(
+        self,
+        container: str,
+        *,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        page_size: int | None = None,
+    ) -> dict[str, Any]:
+        """List the blobs under ``prefix``, grouping names by ``delimiter`` like directories.
+
+        Args:
+            container: The container to list.
+            prefix: Only names that start with this text (a plain prefix, not a pattern).
+            delimiter: Names that contain it after ``prefix`` are returned once, in
+                ``prefixes``, up to and including the delimiter; normally ``"/"``.
+            page_size: Entries per request, 1 to 5000; the service default is 5000.
+
+        Returns:
+            ``{"blobs": [...], "prefixes": [...]}``, blobs in the :meth:`list_blobs` shape.
+
+        Raises:
+            InvalidInputError: An empty delimiter or a page size out of range.
+            NotFoundError: The container does not exist.
+        """
+
+    def list_async(
+        self,
+        container: str,
+        *,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        page_size: int | None = None,
+    ) -> Awaitable[dict[str, Any]]:
+        """Awaitable form of :meth:`list`."""
+
     def upload_dir(
         self,
         local_dir: _StrPath,
