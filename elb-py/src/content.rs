@@ -65,6 +65,35 @@ fn upload_options(
     Ok(options)
 }
 
+/// Settings of `download_file` and `download_bytes` from their keyword arguments.
+fn download_options(
+    py: Python<'_>,
+    range_size: Option<u64>,
+    concurrency: Option<usize>,
+    verify_md5: bool,
+) -> PyResult<DownloadOptions> {
+    let mut options = DownloadOptions {
+        verify_md5,
+        ..DownloadOptions::default()
+    };
+    if let Some(size) = range_size {
+        if size == 0 {
+            return Err(invalid_input(
+                py,
+                "range_size=0: pass a size in bytes of at least 1",
+            ));
+        }
+        options.range_size = size;
+    }
+    if let Some(limit) = concurrency {
+        if limit == 0 {
+            return Err(invalid_input(py, "concurrency=0: pass at least 1"));
+        }
+        options.concurrency = limit;
+    }
+    Ok(options)
+}
+
 #[pymethods]
 impl BlobStorePy {
     // --- upload_file -----------------------------------------------------------------
@@ -165,17 +194,22 @@ impl BlobStorePy {
 
     // --- download_file ---------------------------------------------------------------
 
+    #[pyo3(signature = (container, name, path, *, range_size = None, concurrency = None, verify_md5 = true))]
+    #[allow(clippy::too_many_arguments)]
     fn download_file(
         &self,
         py: Python<'_>,
         container: String,
         name: String,
         path: PathBuf,
+        range_size: Option<u64>,
+        concurrency: Option<usize>,
+        verify_md5: bool,
     ) -> PyResult<Json> {
+        let options = download_options(py, range_size, concurrency, verify_md5)?;
         logging::refresh_level(py);
         let store = self.store.clone();
         runtime::block_on(py, async move {
-            let options = DownloadOptions::default();
             let report = store
                 .download_file(&container, &name, &path, &options)
                 .await?;
@@ -183,17 +217,22 @@ impl BlobStorePy {
         })
     }
 
+    #[pyo3(signature = (container, name, path, *, range_size = None, concurrency = None, verify_md5 = true))]
+    #[allow(clippy::too_many_arguments)]
     fn download_file_async<'py>(
         &self,
         py: Python<'py>,
         container: String,
         name: String,
         path: PathBuf,
+        range_size: Option<u64>,
+        concurrency: Option<usize>,
+        verify_md5: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let options = download_options(py, range_size, concurrency, verify_md5)?;
         logging::refresh_level(py);
         let store = self.store.clone();
         runtime::spawn_awaitable(py, async move {
-            let options = DownloadOptions::default();
             let report = store
                 .download_file(&container, &name, &path, &options)
                 .await?;
@@ -203,31 +242,39 @@ impl BlobStorePy {
 
     // --- download_bytes --------------------------------------------------------------
 
+    #[pyo3(signature = (container, name, *, range_size = None, concurrency = None, verify_md5 = true))]
     fn download_bytes(
         &self,
         py: Python<'_>,
         container: String,
         name: String,
+        range_size: Option<u64>,
+        concurrency: Option<usize>,
+        verify_md5: bool,
     ) -> PyResult<BytesOut> {
+        let options = download_options(py, range_size, concurrency, verify_md5)?;
         logging::refresh_level(py);
         let store = self.store.clone();
         runtime::block_on(py, async move {
-            let options = DownloadOptions::default();
             let (data, _) = store.download_bytes(&container, &name, &options).await?;
             Ok(BytesOut(data))
         })
     }
 
+    #[pyo3(signature = (container, name, *, range_size = None, concurrency = None, verify_md5 = true))]
     fn download_bytes_async<'py>(
         &self,
         py: Python<'py>,
         container: String,
         name: String,
+        range_size: Option<u64>,
+        concurrency: Option<usize>,
+        verify_md5: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let options = download_options(py, range_size, concurrency, verify_md5)?;
         logging::refresh_level(py);
         let store = self.store.clone();
         runtime::spawn_awaitable(py, async move {
-            let options = DownloadOptions::default();
             let (data, _) = store.download_bytes(&container, &name, &options).await?;
             Ok(BytesOut(data))
         })

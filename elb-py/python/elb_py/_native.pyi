@@ -383,9 +383,24 @@ class BlobStore:
     ) -> Awaitable[dict[str, Any]]:
         """Awaitable form of :meth:`upload_bytes`."""
 
-    def download_file(self, container: str, name: str, path: _StrPath) -> dict[str, Any]:
+    def download_file(
+        self,
+        container: str,
+        name: str,
+        path: _StrPath,
+        *,
+        range_size: int | None = None,
+        concurrency: int | None = None,
+        verify_md5: bool = True,
+    ) -> dict[str, Any]:
         """Download a blob to a file in parallel ranges, through a temporary file in the
         same folder that replaces ``path`` only when complete.
+
+        Args:
+            range_size: Bytes per ranged request; default 4 MiB.
+            concurrency: Maximum ranges in flight, which bounds memory use; default 16.
+            verify_md5: Whether to compare the content with the blob's stored MD5, when it
+                has one.
 
         Returns:
             ``{"bytes", "etag", "content_md5", "verified"}``.
@@ -396,19 +411,48 @@ class BlobStore:
         """
 
     def download_file_async(
-        self, container: str, name: str, path: _StrPath
+        self,
+        container: str,
+        name: str,
+        path: _StrPath,
+        *,
+        range_size: int | None = None,
+        concurrency: int | None = None,
+        verify_md5: bool = True,
     ) -> Awaitable[dict[str, Any]]:
         """Awaitable form of :meth:`download_file`."""
 
-    def download_bytes(self, container: str, name: str) -> bytes:
+    def download_bytes(
+        self,
+        container: str,
+        name: str,
+        *,
+        range_size: int | None = None,
+        concurrency: int | None = None,
+        verify_md5: bool = True,
+    ) -> bytes:
         """Download a blob into memory.
+
+        Args:
+            range_size: Bytes per ranged request; default 4 MiB.
+            concurrency: Maximum ranges in flight, which bounds memory use; default 16.
+            verify_md5: Whether to compare the content with the blob's stored MD5, when it
+                has one.
 
         Raises:
             NotFoundError: The blob does not exist.
             IntegrityError: The content does not match the blob's stored MD5.
         """
 
-    def download_bytes_async(self, container: str, name: str) -> Awaitable[bytes]:
+    def download_bytes_async(
+        self,
+        container: str,
+        name: str,
+        *,
+        range_size: int | None = None,
+        concurrency: int | None = None,
+        verify_md5: bool = True,
+    ) -> Awaitable[bytes]:
         """Awaitable form of :meth:`download_bytes`."""
 
     def properties(self, container: str, name: str) -> dict[str, Any]:
