@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use elb_core::blob::{DownloadOptions, DownloadReport, UploadOptions, UploadReport};
+use elb_core::blob::{
+    DownloadOptions, DownloadReport, TransactionalChecksum, UploadOptions, UploadReport,
+};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use serde_json::json;
@@ -41,10 +43,25 @@ fn upload_options(
     content_type: Option<String>,
     block_size: Option<u64>,
     concurrency: Option<usize>,
+    put_md5: bool,
+    checksum: &str,
 ) -> PyResult<UploadOptions> {
+    let transactional_checksum = match checksum {
+        "md5" => TransactionalChecksum::Md5,
+        "crc64" => TransactionalChecksum::Crc64,
+        "none" => TransactionalChecksum::None,
+        other => {
+            return Err(invalid_input(
+                py,
+                format!("checksum={other:?} is not supported: use \"md5\", \"crc64\" or \"none\""),
+            ));
+        }
+    };
     let mut options = UploadOptions {
         overwrite,
         content_type,
+        put_md5,
+        transactional_checksum,
         ..UploadOptions::default()
     };
     if let Some(size) = block_size {
@@ -98,7 +115,7 @@ fn download_options(
 impl BlobStorePy {
     // --- upload_file -----------------------------------------------------------------
 
-    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None))]
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "md5"))]
     #[allow(clippy::too_many_arguments)]
     fn upload_file(
         &self,
@@ -110,8 +127,18 @@ impl BlobStorePy {
         content_type: Option<String>,
         block_size: Option<u64>,
         concurrency: Option<usize>,
+        put_md5: bool,
+        checksum: &str,
     ) -> PyResult<Json> {
-        let options = upload_options(py, overwrite, content_type, block_size, concurrency)?;
+        let options = upload_options(
+            py,
+            overwrite,
+            content_type,
+            block_size,
+            concurrency,
+            put_md5,
+            checksum,
+        )?;
         logging::refresh_level(py);
         let store = self.store.clone();
         runtime::block_on(py, async move {
@@ -122,7 +149,7 @@ impl BlobStorePy {
         })
     }
 
-    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None))]
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "md5"))]
     #[allow(clippy::too_many_arguments)]
     fn upload_file_async<'py>(
         &self,
@@ -134,8 +161,18 @@ impl BlobStorePy {
         content_type: Option<String>,
         block_size: Option<u64>,
         concurrency: Option<usize>,
+        put_md5: bool,
+        checksum: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = upload_options(py, overwrite, content_type, block_size, concurrency)?;
+        let options = upload_options(
+            py,
+            overwrite,
+            content_type,
+            block_size,
+            concurrency,
+            put_md5,
+            checksum,
+        )?;
         logging::refresh_level(py);
         let store = self.store.clone();
         runtime::spawn_awaitable(py, async move {
@@ -148,7 +185,8 @@ impl BlobStorePy {
 
     // --- upload_bytes ----------------------------------------------------------------
 
-    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None))]
+    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None, put_md5 = true, checksum = "md5"))]
+    #[allow(clippy::too_many_arguments)]
     fn upload_bytes(
         &self,
         py: Python<'_>,
@@ -157,8 +195,10 @@ impl BlobStorePy {
         data: PyBackedBytes,
         overwrite: bool,
         content_type: Option<String>,
+        put_md5: bool,
+        checksum: &str,
     ) -> PyResult<Json> {
-        let options = upload_options(py, overwrite, content_type, None, None)?;
+        let options = upload_options(py, overwrite, content_type, None, None, put_md5, checksum)?;
         logging::refresh_level(py);
         let store = self.store.clone();
         let data = Bytes::from_owner(data);
@@ -170,7 +210,8 @@ impl BlobStorePy {
         })
     }
 
-    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None))]
+    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None, put_md5 = true, checksum = "md5"))]
+    #[allow(clippy::too_many_arguments)]
     fn upload_bytes_async<'py>(
         &self,
         py: Python<'py>,
@@ -179,8 +220,10 @@ impl BlobStorePy {
         data: PyBackedBytes,
         overwrite: bool,
         content_type: Option<String>,
+        put_md5: bool,
+        checksum: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = upload_options(py, overwrite, content_type, None, None)?;
+        let options = upload_options(py, overwrite, content_type, None, None, put_md5, checksum)?;
         logging::refresh_level(py);
         let store = self.store.clone();
         let data = Bytes::from_owner(data);

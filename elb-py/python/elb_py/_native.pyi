@@ -8,7 +8,7 @@ Cancelling that awaitable aborts the operation at its next suspension point.
 import builtins
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, final
+from typing import Any, Literal, Protocol, final
 
 from typing_extensions import disjoint_base
 
@@ -321,6 +321,8 @@ class BlobStore:
         content_type: str | None = None,
         block_size: int | None = None,
         concurrency: int | None = None,
+        put_md5: bool = True,
+        checksum: Literal["md5", "crc64", "none"] = "md5",
     ) -> dict[str, Any]:
         """Upload a file in parallel blocks, storing its MD5.
 
@@ -332,6 +334,11 @@ class BlobStore:
             content_type: The stored content type; chosen by extension when ``None``.
             block_size: Preferred block size in bytes (4 MiB by default).
             concurrency: Maximum blocks in flight (16 by default).
+            put_md5: Whether to store the content's MD5 on the blob, so downloads can verify
+                it.
+            checksum: The checksum sent with every request body, which the service checks:
+                ``"md5"`` (``Content-MD5``), ``"crc64"`` (``x-ms-content-crc64``, which
+                Azurite 3.35 rejects) or ``"none"``.
 
         Returns:
             ``{"bytes", "blocks", "etag", "content_md5"}``; ``blocks`` is 0 for one request.
@@ -339,6 +346,7 @@ class BlobStore:
         Raises:
             NotFoundError: The file or container does not exist.
             AlreadyExistsError: ``overwrite`` is off and the blob exists.
+            InvalidInputError: An unknown ``checksum``, or a zero size or concurrency.
         """
 
     def upload_file_async(
@@ -351,6 +359,8 @@ class BlobStore:
         content_type: str | None = None,
         block_size: int | None = None,
         concurrency: int | None = None,
+        put_md5: bool = True,
+        checksum: Literal["md5", "crc64", "none"] = "md5",
     ) -> Awaitable[dict[str, Any]]:
         """Awaitable form of :meth:`upload_file`."""
 
@@ -362,8 +372,14 @@ class BlobStore:
         *,
         overwrite: bool = True,
         content_type: str | None = None,
+        put_md5: bool = True,
+        checksum: Literal["md5", "crc64", "none"] = "md5",
     ) -> dict[str, Any]:
-        """Upload bytes to a blob.
+        """Upload bytes to a blob, in one request or in parallel blocks.
+
+        Args:
+            put_md5: As in :meth:`upload_file`.
+            checksum: As in :meth:`upload_file`.
 
         Returns:
             As :meth:`upload_file`.
@@ -380,6 +396,8 @@ class BlobStore:
         *,
         overwrite: bool = True,
         content_type: str | None = None,
+        put_md5: bool = True,
+        checksum: Literal["md5", "crc64", "none"] = "md5",
     ) -> Awaitable[dict[str, Any]]:
         """Awaitable form of :meth:`upload_bytes`."""
 
