@@ -49,14 +49,19 @@ def test_upload_rejects_unknown_checksum(store: elb_py.BlobStore, container: str
     ("checksum", "header"),
     [("md5", "content-md5"), ("crc64", "x-ms-content-crc64"), ("none", None)],
 )
-def test_upload_checksum_header(canned: CannedServer, checksum: str, header: str | None) -> None:
+def test_upload_checksum_header(
+    canned: CannedServer, checksum: str, header: str | None
+) -> None:
     canned.reply = Reply(
         status=201,
         headers={"ETag": '"0x8DCC0FFEE"', "Last-Modified": "Fri, 04 Dec 2026 16:00:00 GMT"},
     )
-    store = elb_py.BlobStore(canned.url + "/devstoreaccount1", sas="sv=2021-08-06&sig=abc", max_retries=0)
+    account_url = canned.url + "/devstoreaccount1"
+    store = elb_py.BlobStore(account_url, sas="sv=2021-08-06&sig=abc", max_retries=0)
     data = b">q\nACGT\n"
-    store.upload_bytes("queries", "q.fa", data, put_md5=False, checksum=checksum)  # type: ignore[arg-type]
+    store.upload_bytes(
+        "queries", "q.fa", data, put_md5=False, checksum=checksum  # type: ignore[arg-type]
+    )
 
     headers = canned.requests[-1]["headers"]
     checksum_headers = {"content-md5", "x-ms-content-crc64"} & set(headers)
