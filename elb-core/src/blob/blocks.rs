@@ -5,16 +5,18 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use http::Method;
-use md5::{Digest, Md5};
 use tokio::task::JoinSet;
 
-use super::checksum::{TransactionalChecksum, encode_md5};
+use super::checksum::{OrderedMd5, TransactionalChecksum, encode_md5};
 use super::client::BlobStore;
 use super::plan::{BlockIds, MAX_BLOCKS};
 use super::request::BlobRequest;
 use super::source::Source;
 use super::upload::{UploadOptions, UploadReport, content_type, join_error};
 use crate::{Error, ErrorKind, Result};
+
+/// Blocks that may wait for the whole-content MD5 thread.
+const WHOLE_MD5_QUEUE: usize = 4;
 
 impl BlobStore {
     pub(crate) async fn put_blocks(
@@ -36,7 +38,14 @@ impl BlobStore {
         }
         let ids = BlockIds::random();
         let pool = Arc::new(Mutex::new(Vec::<BytesMut>::new()));
-        let mut whole = options.put_md5.then(Md5::new);
+        // The whole-content MD5 runs on its own thread in block order, and each block's
+        // transactional checksum runs in its upload task, so reading and sending never wait
+        // for either hash. A block's buffer returns to the pool from whichever of the two
+        // finishes last, so at most `concurrency + WHOLE_MD5_QUEUE + 2` buffers exist.
+        let whole = options.put_md5.then(|| {
+            let pool = pool.clone();
+            OrderedMd5::start(WHOLE_MD5_QUEUE, move |data| reclaim(&pool, data))
+        });
         let mut tasks: JoinSet<Result<()>> = JoinSet::new();
         let mut index = 0u64;
         let mut offset = 0u64;
@@ -58,10 +67,10 @@ impl BlobStore {
                 )));
             }
             let length = block.len() as u64;
-            // The whole-content MD5 runs here in block order, and each block's transactional
-            // checksum runs in its upload task, so the two hashes use different cores.
-            let (data, hasher) = update_whole_md5(block.freeze(), whole.take()).await?;
-            whole = hasher;
+            let data = block.freeze();
+            if let Some(whole) = &whole {
+                whole.update(data.clone()).await?;
+            }
 
             let id = ids.id(index);
             let checksum_kind = options.transactional_checksum;
@@ -101,7 +110,10 @@ impl BlobStore {
         // Every block was read: a file that changed since the start must not be committed.
         source.ensure_unchanged().await?;
 
-        let digest: Option<[u8; 16]> = whole.map(|hasher| hasher.finalize().into());
+        let digest = match whole {
+            Some(whole) => Some(whole.finish().await?),
+            None => None,
+        };
         let etag = self
             .put_block_list(
                 container,
@@ -218,19 +230,6 @@ impl BlobStore {
         let response = self.send(&request.body(body)).await?;
         Ok(response.header("etag").unwrap_or("").to_owned())
     }
-}
-
-/// Feeds a block to the whole-content MD5 off the async threads.
-async fn update_whole_md5(data: Bytes, whole: Option<Md5>) -> Result<(Bytes, Option<Md5>)> {
-    let Some(mut hasher) = whole else {
-        return Ok((data, None));
-    };
-    tokio::task::spawn_blocking(move || {
-        hasher.update(&data);
-        (data, Some(hasher))
-    })
-    .await
-    .map_err(join_error)
 }
 
 /// Computes a block's transactional checksum header off the async threads.

@@ -3,7 +3,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use md5::{Digest, Md5};
+
+use crate::{Error, ErrorKind, Result};
 
 /// The checksum sent with each request body so the service rejects a body damaged on the
 /// way.
@@ -38,6 +41,45 @@ impl TransactionalChecksum {
 /// Returns the MD5 digest of `data`.
 pub fn md5_digest(data: &[u8]) -> [u8; 16] {
     Md5::digest(data).into()
+}
+
+/// An MD5 of a whole content computed on its own thread from parts sent in order, so that the
+/// code reading or sending the parts never waits for the hash.
+pub(crate) struct OrderedMd5 {
+    sender: tokio::sync::mpsc::Sender<Bytes>,
+    task: tokio::task::JoinHandle<[u8; 16]>,
+}
+
+impl OrderedMd5 {
+    /// Starts the hashing thread. At most `queue` parts wait for it, and `recycle` receives
+    /// each part once it is hashed (to return a reused buffer to its pool).
+    pub(crate) fn start(queue: usize, recycle: impl Fn(Bytes) + Send + 'static) -> Self {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(queue.max(1));
+        let task = tokio::task::spawn_blocking(move || {
+            let mut hasher = Md5::new();
+            while let Some(part) = receiver.blocking_recv() {
+                hasher.update(&part);
+                recycle(part);
+            }
+            hasher.finalize().into()
+        });
+        Self { sender, task }
+    }
+
+    /// Sends the next part, waiting while the queue is full.
+    pub(crate) async fn update(&self, part: Bytes) -> Result<()> {
+        self.sender.send(part).await.map_err(|_| stopped())
+    }
+
+    /// Returns the digest of every part sent.
+    pub(crate) async fn finish(self) -> Result<[u8; 16]> {
+        drop(self.sender);
+        self.task.await.map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> Error {
+    Error::new(ErrorKind::Service, "the MD5 thread of a transfer stopped")
 }
 
 /// Decodes a base64 MD5 header value, or returns `None` when it is not 16 bytes.
@@ -98,6 +140,20 @@ mod tests {
     fn crc64_continues_across_parts() {
         let whole = crc64(0, b"hello world");
         assert_eq!(crc64(crc64(0, b"hello "), b"world"), whole);
+    }
+
+    #[tokio::test]
+    async fn ordered_md5_matches_one_pass() {
+        let recycled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = recycled.clone();
+        let hasher = OrderedMd5::start(2, move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        for part in [&b"hello "[..], b"", b"wor", b"ld"] {
+            hasher.update(Bytes::copy_from_slice(part)).await.unwrap();
+        }
+        assert_eq!(hasher.finish().await.unwrap(), md5_digest(b"hello world"));
+        assert_eq!(recycled.load(std::sync::atomic::Ordering::SeqCst), 4);
     }
 
     #[test]

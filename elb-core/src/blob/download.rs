@@ -222,6 +222,14 @@ impl BlobStore {
         let first = self
             .first_range(container, name, options.range_size)
             .await?;
+        if let Sink::File(file) = sink {
+            // Ranges of a file are written at their offsets as they arrive.
+            let ranges = self
+                .download_ranges_to_file(container, name, &first, file, options)
+                .await?;
+            let report = self.verify(container, name, first, ranges.written, ranges.md5)?;
+            return Ok((report, None));
+        }
         let mut hasher = options.verify_md5.then(Md5::new);
         let total = first.total;
         let mut written = first.data.len() as u64;
@@ -240,6 +248,22 @@ impl BlobStore {
             written += chunk.len() as u64;
             hasher = write_chunk(&mut sink, chunk, hasher).await?;
         }
+        let sink = finish_sink(sink, options.sync_file).await?;
+        let actual = hasher.map(|hasher| hasher.finalize().into());
+        let report = self.verify(container, name, first, written, actual)?;
+        Ok((report, sink))
+    }
+
+    /// Checks the byte count and the MD5 of a finished download and returns its report.
+    fn verify(
+        &self,
+        container: &str,
+        name: &str,
+        first: FirstRange,
+        written: u64,
+        actual: Option<[u8; 16]>,
+    ) -> Result<DownloadReport> {
+        let total = first.total;
         if written != total {
             return Err(Error::new(
                 ErrorKind::Integrity,
@@ -247,11 +271,8 @@ impl BlobStore {
             )
             .with_target(self.blob_url(container, name)));
         }
-        let sink = finish_sink(sink, options.sync_file).await?;
-
-        let verified = match (hasher, first.content_md5) {
-            (Some(hasher), Some(expected)) => {
-                let actual: [u8; 16] = hasher.finalize().into();
+        let verified = match (actual, first.content_md5) {
+            (Some(actual), Some(expected)) => {
                 if actual != expected {
                     return Err(Error::new(
                         ErrorKind::Integrity,
@@ -268,13 +289,12 @@ impl BlobStore {
             }
             _ => false,
         };
-        let report = DownloadReport {
+        Ok(DownloadReport {
             bytes: written,
             etag: first.etag,
             content_md5: first.content_md5,
             verified,
-        };
-        Ok((report, sink))
+        })
     }
 }
 

@@ -62,6 +62,7 @@ mod blocks;
 mod checksum;
 mod client;
 mod download;
+mod file_ranges;
 pub mod location;
 mod ops;
 pub mod plan;

@@ -76,8 +76,16 @@ impl BlobStore {
             total
         };
         let data = self
-            .fill_range(container, name, &etag, 0..length, Some(response))
-            .await?;
+            .fill_range(
+                container,
+                name,
+                &etag,
+                0..length,
+                Some(response),
+                BytesMut::new(),
+            )
+            .await?
+            .freeze();
         Ok(FirstRange {
             data,
             total,
@@ -94,11 +102,27 @@ impl BlobStore {
         etag: &str,
         range: Range<u64>,
     ) -> Result<Bytes> {
-        self.fill_range(container, name, etag, range, None).await
+        let buffer = BytesMut::new();
+        let data = self.fill_range(container, name, etag, range, None, buffer);
+        Ok(data.await?.freeze())
     }
 
-    /// Reads `range`, starting from `response` when given; after a broken or stalled body
-    /// it requests only the missing bytes.
+    /// Reads one range of a blob whose ETag must still be `etag` into `buffer`, which is
+    /// cleared first.
+    pub(crate) async fn read_range_into(
+        &self,
+        container: &str,
+        name: &str,
+        etag: &str,
+        range: Range<u64>,
+        buffer: BytesMut,
+    ) -> Result<BytesMut> {
+        self.fill_range(container, name, etag, range, None, buffer)
+            .await
+    }
+
+    /// Reads `range` into `buffer`, starting from `response` when given; after a broken or
+    /// stalled body it requests only the missing bytes.
     async fn fill_range(
         &self,
         container: &str,
@@ -106,14 +130,16 @@ impl BlobStore {
         etag: &str,
         range: Range<u64>,
         mut response: Option<reqwest::Response>,
-    ) -> Result<Bytes> {
+        mut buffer: BytesMut,
+    ) -> Result<BytesMut> {
         let length = (range.end - range.start) as usize;
-        let mut buffer = BytesMut::with_capacity(length);
+        buffer.clear();
+        buffer.reserve(length);
         let mut retry = 0;
         let stall = self.inner.options.retry.stall_timeout;
         loop {
             if buffer.len() == length {
-                return Ok(buffer.freeze());
+                return Ok(buffer);
             }
             let start = range.start + buffer.len() as u64;
             let request = BlobRequest::new("get blob", Method::GET)

@@ -23,7 +23,8 @@ pub struct UploadOptions {
     pub block_size: u64,
     /// Content of at most this many bytes goes in one `Put Blob` request.
     pub single_put_max: u64,
-    /// Maximum number of blocks in flight; memory use is at most this many blocks.
+    /// Maximum number of blocks in flight. A staged upload holds at most `concurrency + 6`
+    /// block buffers, because up to 4 more blocks may wait for the whole-content MD5.
     pub concurrency: usize,
     /// Whether an existing blob may be replaced.
     pub overwrite: bool,
