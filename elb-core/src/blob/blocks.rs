@@ -12,7 +12,7 @@ use super::client::BlobStore;
 use super::plan::{BlockIds, MAX_BLOCKS};
 use super::request::BlobRequest;
 use super::source::Source;
-use super::upload::{UploadOptions, UploadReport, content_type, join_error};
+use super::upload::{MAX_BUFFERED_BYTES, UploadOptions, UploadReport, content_type, join_error};
 use crate::{Error, ErrorKind, Result};
 
 /// Blocks that may wait for the whole-content MD5 thread.
@@ -46,6 +46,11 @@ impl BlobStore {
             let pool = pool.clone();
             OrderedMd5::start(WHOLE_MD5_QUEUE, move |data| reclaim(&pool, data))
         });
+        let budget = (MAX_BUFFERED_BYTES / block_size) as usize;
+        let in_flight = options
+            .concurrency
+            .min(budget.saturating_sub(WHOLE_MD5_QUEUE + 2))
+            .max(1);
         let mut tasks: JoinSet<Result<()>> = JoinSet::new();
         let mut index = 0u64;
         let mut offset = 0u64;
@@ -84,7 +89,7 @@ impl BlobStore {
                 }
                 reclaim(&pool, request.body);
             } else {
-                while tasks.len() >= options.concurrency {
+                while tasks.len() >= in_flight {
                     join_one(&mut tasks).await?;
                 }
                 let store = self.clone();

@@ -21,7 +21,9 @@ use crate::{Error, ErrorKind, Result};
 pub struct DownloadOptions {
     /// Bytes per ranged request.
     pub range_size: u64,
-    /// Maximum number of ranges in flight; memory use is at most this many ranges.
+    /// Maximum number of ranges in flight; memory use is at most this many ranges. A file
+    /// download also keeps its ranges in flight within
+    /// [`MAX_BUFFERED_BYTES`](crate::blob::MAX_BUFFERED_BYTES).
     pub concurrency: usize,
     /// Whether to compare the content with the blob's stored MD5, when it has one.
     pub verify_md5: bool,

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::client::BlobStore;
 use super::download::{DownloadOptions, FirstRange};
 use super::plan::split_ranges;
-use super::upload::join_error;
+use super::upload::{MAX_BUFFERED_BYTES, join_error};
 use crate::{Error, ErrorKind, Result};
 
 /// Bytes the MD5 thread reads from the file at a time.
@@ -32,8 +32,9 @@ pub(crate) struct FileRanges {
 impl BlobStore {
     /// Writes `first` and every later range of the blob into `file` at their offsets.
     ///
-    /// At most `options.concurrency` ranges are in flight, and each reuses a buffer from a
-    /// pool, so memory use is at most `concurrency` ranges plus one MD5 read chunk.
+    /// At most `options.concurrency` ranges, and no more than [`MAX_BUFFERED_BYTES`] of them
+    /// (but at least one range), are in flight. Each reuses a buffer from a pool, so the
+    /// buffers are those ranges plus `first`, its copy and one MD5 read chunk.
     pub(crate) async fn download_ranges_to_file(
         &self,
         container: &str,
@@ -56,9 +57,11 @@ impl BlobStore {
         let ranges = split_ranges(total - first_length, options.range_size)
             .into_iter()
             .map(|range| range.start + first_length..range.end + first_length);
+        let budget = (MAX_BUFFERED_BYTES / options.range_size.max(1)) as usize;
+        let in_flight = options.concurrency.min(budget).max(1);
         let mut written = first_length;
         for range in ranges {
-            while tasks.len() >= options.concurrency {
+            while tasks.len() >= in_flight {
                 written += finish_one(&mut tasks, hasher.as_ref()).await?;
             }
             let store = self.clone();

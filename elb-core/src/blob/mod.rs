@@ -81,7 +81,7 @@ pub use location::BlobUrl;
 pub use ops::BlobProperties;
 pub use request::{BlobRequest, BlobResponse, error_code};
 pub use retry::RetryOptions;
-pub use upload::{UploadOptions, UploadReport};
+pub use upload::{MAX_BUFFERED_BYTES, UploadOptions, UploadReport};
 
 mod delete_prefix;
 pub mod list;

@@ -16,6 +16,11 @@ use super::request::BlobRequest;
 use super::source::Source;
 use crate::{Error, ErrorKind, Result};
 
+/// The bytes of block or range buffers that one file's upload or download aims to stay
+/// within, so that a high concurrency does not multiply memory use. Blocks or ranges
+/// larger than 8 MiB can exceed it, and files of a tree transfer count separately.
+pub const MAX_BUFFERED_BYTES: u64 = 64 * MIB;
+
 /// Settings of one upload.
 #[derive(Clone, Debug)]
 pub struct UploadOptions {
@@ -23,8 +28,11 @@ pub struct UploadOptions {
     pub block_size: u64,
     /// Content of at most this many bytes goes in one `Put Blob` request.
     pub single_put_max: u64,
-    /// Maximum number of blocks in flight. A staged upload holds at most `concurrency + 6`
-    /// block buffers, because up to 4 more blocks may wait for the whole-content MD5.
+    /// Maximum number of blocks in flight. A staged upload also keeps at most
+    /// `MAX_BUFFERED_BYTES / block_size - 6` blocks (but at least 1) in flight, and holds
+    /// at most 6 block buffers more than it has in flight, because up to 4 blocks may wait
+    /// for the whole-content MD5. With blocks of up to 8 MiB the buffers therefore stay
+    /// within [`MAX_BUFFERED_BYTES`].
     pub concurrency: usize,
     /// Whether an existing blob may be replaced.
     pub overwrite: bool,
