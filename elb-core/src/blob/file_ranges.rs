@@ -25,7 +25,7 @@ const HASH_CHUNK: usize = 1 << 20;
 pub(crate) struct FileRanges {
     /// Bytes written, counted from offset 0 without gaps.
     pub(crate) written: u64,
-    /// The content's MD5, when `verify_md5` is on.
+    /// The content's MD5, when `verify_md5` is on and the blob has a stored MD5.
     pub(crate) md5: Option<[u8; 16]>,
 }
 
@@ -45,7 +45,9 @@ impl BlobStore {
     ) -> Result<FileRanges> {
         let file = Arc::new(file);
         let total = first.total;
-        let hasher = options.verify_md5.then(|| FileMd5::start(file.clone()));
+        // Without a stored MD5 there is nothing to compare, so the content is not hashed.
+        let hash = options.verify_md5 && first.content_md5.is_some();
+        let hasher = hash.then(|| FileMd5::start(file.clone()));
         let first_length = first.data.len() as u64;
         write_at(&file, BytesMut::from(&first.data[..]), 0).await?;
         if let Some(hasher) = &hasher {
@@ -89,7 +91,7 @@ impl BlobStore {
                 if hashed != written {
                     return Err(Error::new(
                         ErrorKind::Integrity,
-                        format!("hashed {hashed} of {written} downloaded bytes"),
+                        format!("the download MD5 covered only {hashed} of {written} bytes"),
                     ));
                 }
                 Some(digest)
@@ -109,7 +111,8 @@ impl BlobStore {
     }
 }
 
-/// Waits for one range task and reports its range to the MD5 thread; returns its length.
+/// Waits for one range task and reports its range to the MD5 thread. Returns the range's
+/// length.
 async fn finish_one(
     tasks: &mut JoinSet<Result<Range<u64>>>,
     hasher: Option<&FileMd5>,
@@ -168,7 +171,7 @@ impl FileMd5 {
 
     /// Reports that `range` of the file is written.
     fn written(&self, range: Range<u64>) {
-        // A send fails only when the thread stopped on a read error, which `finish` returns.
+        // A send fails only after the thread stopped, and `finish` returns the reason.
         let _ = self.sender.send(range);
     }
 
