@@ -9,7 +9,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// The result type of elb-core operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What a caller does next about an [`Error`].
+/// The category of an [`Error`], chosen by what the caller does next.
 ///
 /// Kinds are sorted by the caller's next step, not by the service that failed, so code that
 /// handles "the object is gone" is the same for a blob and for a ConfigMap.
@@ -75,7 +75,7 @@ impl fmt::Display for ErrorKind {
 ///
 /// The message is a lowercase fragment that names the failing thing and, for configuration
 /// faults, the fix. The cause is available through [`std::error::Error::source`] and is not
-/// repeated in the message. No field ever holds a secret: URLs are stored without their SAS
+/// repeated in the message. No field contains a secret: URLs are stored without their SAS
 /// query and tokens are never included.
 pub struct Error {
     kind: ErrorKind,

@@ -37,7 +37,7 @@ impl TlsOptions {
     ///
     /// # Errors
     ///
-    /// Fails when `SSL_CERT_FILE` names a file that cannot be read or holds no certificate.
+    /// Fails when `SSL_CERT_FILE` names a file that cannot be read or contains no certificate.
     pub fn from_env(env: &dyn EnvSource) -> Result<Self> {
         let mut options = Self::new();
         if let Some(path) = crate::env::non_empty(env, "SSL_CERT_FILE") {
@@ -50,7 +50,7 @@ impl TlsOptions {
     ///
     /// # Errors
     ///
-    /// Fails when the text holds no PEM certificate.
+    /// Fails when the text contains no PEM certificate.
     pub fn with_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Result<Self> {
         let pem = pem.into();
         if reqwest::Certificate::from_pem_bundle(&pem)
@@ -70,7 +70,7 @@ impl TlsOptions {
     ///
     /// # Errors
     ///
-    /// Fails when the file cannot be read or holds no PEM certificate.
+    /// Fails when the file cannot be read or contains no PEM certificate.
     pub fn with_root_certificate_file(self, path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let pem = std::fs::read(path).map_err(|error| {
@@ -82,7 +82,7 @@ impl TlsOptions {
         })?;
         let mut options = self.with_root_certificate_pem(pem).map_err(|error| {
             Error::invalid_input(format!(
-                "root certificate file {} holds no PEM certificate",
+                "root certificate file {} contains no PEM certificate",
                 path.display()
             ))
             .with_source(error)

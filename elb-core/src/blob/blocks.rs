@@ -39,9 +39,10 @@ impl BlobStore {
         let ids = BlockIds::random();
         let pool = Arc::new(Mutex::new(Vec::<BytesMut>::new()));
         // The whole-content MD5 runs on its own thread in block order, and each block's
-        // transactional checksum runs in its upload task, so reading and sending never wait
-        // for either hash. A block's buffer returns to the pool from whichever of the two
-        // finishes last, so at most `concurrency + WHOLE_MD5_QUEUE + 2` buffers exist.
+        // transactional checksum runs in its upload task, so reading waits for the whole MD5
+        // only when it falls `WHOLE_MD5_QUEUE` blocks behind. A block's buffer returns to the
+        // pool from whichever of the two finishes last, so at most
+        // `concurrency + WHOLE_MD5_QUEUE + 2` buffers exist.
         let whole = options.put_md5.then(|| {
             let pool = pool.clone();
             OrderedMd5::start(WHOLE_MD5_QUEUE, move |data| reclaim(&pool, data))

@@ -44,7 +44,7 @@ pub fn md5_digest(data: &[u8]) -> [u8; 16] {
 }
 
 /// An MD5 of a whole content computed on its own thread from parts sent in order, so that the
-/// code reading or sending the parts never waits for the hash.
+/// code reading or sending the parts waits for the hash only when its bounded queue is full.
 pub(crate) struct OrderedMd5 {
     sender: tokio::sync::mpsc::Sender<Bytes>,
     task: tokio::task::JoinHandle<[u8; 16]>,
