@@ -3,6 +3,7 @@
 //!
 //! This file contains one test so that no other test in the process moves the peak.
 
+#[path = "integration/blob_support/mod.rs"]
 mod blob_support;
 
 use blob_support::*;

@@ -1,0 +1,11 @@
+//! The transfer engine against Azurite, directly and through the fault proxy.
+
+mod auth;
+mod edge_cases;
+mod faults;
+mod list;
+mod resume;
+mod throughput;
+mod transfer;
+mod tree;
+mod zip;
