@@ -1,7 +1,6 @@
 //! Downloads: parallel ranged reads pinned to one ETag, resumed after a broken body, and
 //! verified against the stored MD5.
 
-use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
 
@@ -55,13 +54,6 @@ pub struct DownloadReport {
     pub content_md5: Option<[u8; 16]>,
     /// Whether the content was compared with the stored MD5 and matched.
     pub verified: bool,
-}
-
-/// The destination of downloaded ranges, written in order.
-enum Sink<'a> {
-    File(std::fs::File),
-    Memory(Vec<u8>),
-    Writer(&'a mut (dyn AsyncWrite + Send + Unpin)),
 }
 
 impl BlobStore {
@@ -130,8 +122,8 @@ impl BlobStore {
             blob.container = container,
             blob.name = name
         );
-        let operation = self.download_into(container, name, Sink::File(file), options);
-        let (report, _) = self
+        let operation = self.download_to_open_file(container, name, file, options);
+        let report = self
             .with_deadline(
                 &describe("download", container, name),
                 operation.instrument(span),
@@ -162,17 +154,15 @@ impl BlobStore {
             blob.container = container,
             blob.name = name
         );
-        let operation = self.download_into(container, name, Sink::Memory(Vec::new()), options);
-        let (report, sink) = self
+        let mut data = Vec::new();
+        let operation = self.download_in_order(container, name, &mut data, options);
+        let report = self
             .with_deadline(
                 &describe("download", container, name),
                 operation.instrument(span),
             )
             .await?;
-        match sink {
-            Some(Sink::Memory(data)) => Ok((Bytes::from(data), report)),
-            _ => unreachable!("a memory download returns its buffer"),
-        }
+        Ok((Bytes::from(data), report))
     }
 
     /// Downloads a blob into an async writer, in order.
@@ -199,8 +189,8 @@ impl BlobStore {
             blob.container = container,
             blob.name = name
         );
-        let operation = self.download_into(container, name, Sink::Writer(writer), options);
-        let (report, _) = self
+        let operation = self.download_in_order(container, name, writer, options);
+        let report = self
             .with_deadline(
                 &describe("download", container, name),
                 operation.instrument(span),
@@ -209,33 +199,42 @@ impl BlobStore {
         Ok(report)
     }
 
-    async fn download_into<'a>(
+    /// Downloads into an open file, writing ranges at their offsets as they arrive.
+    async fn download_to_open_file(
         &self,
         container: &str,
         name: &str,
-        mut sink: Sink<'a>,
+        file: std::fs::File,
         options: &DownloadOptions,
-    ) -> Result<(DownloadReport, Option<Sink<'a>>)> {
-        if options.range_size == 0 || options.concurrency == 0 {
-            return Err(Error::invalid_input(
-                "download range size and concurrency must be at least 1",
-            ));
-        }
+    ) -> Result<DownloadReport> {
+        check_options(options)?;
         let first = self
             .first_range(container, name, options.range_size)
             .await?;
-        if let Sink::File(file) = sink {
-            // Ranges of a file are written at their offsets as they arrive.
-            let ranges = self
-                .download_ranges_to_file(container, name, &first, file, options)
-                .await?;
-            let report = self.verify(container, name, first, ranges.written, ranges.md5)?;
-            return Ok((report, None));
-        }
-        let mut hasher = options.verify_md5.then(Md5::new);
+        let ranges = self
+            .download_ranges_to_file(container, name, &first, file, options)
+            .await?;
+        self.verify(container, name, first, ranges.written, ranges.md5)
+    }
+
+    /// Downloads into a writer that takes the content in order, while later ranges are
+    /// already in flight.
+    async fn download_in_order(
+        &self,
+        container: &str,
+        name: &str,
+        writer: &mut (dyn AsyncWrite + Send + Unpin),
+        options: &DownloadOptions,
+    ) -> Result<DownloadReport> {
+        check_options(options)?;
+        let first = self
+            .first_range(container, name, options.range_size)
+            .await?;
+        // Without a stored MD5 there is nothing to compare, so the content is not hashed.
+        let mut hasher = (options.verify_md5 && first.content_md5.is_some()).then(Md5::new);
         let total = first.total;
         let mut written = first.data.len() as u64;
-        hasher = write_chunk(&mut sink, first.data.clone(), hasher).await?;
+        hasher = write_chunk(writer, first.data.clone(), hasher).await?;
 
         let done = first.data.len() as u64;
         let ranges: Vec<Range<u64>> = split_ranges(total - done, options.range_size)
@@ -248,12 +247,13 @@ impl BlobStore {
             .buffered(options.concurrency);
         while let Some(chunk) = chunks.try_next().await? {
             written += chunk.len() as u64;
-            hasher = write_chunk(&mut sink, chunk, hasher).await?;
+            hasher = write_chunk(writer, chunk, hasher).await?;
         }
-        let sink = finish_sink(sink, options.sync_file).await?;
+        writer.flush().await.map_err(|error| {
+            Error::new(ErrorKind::Transport, "cannot flush the download writer").with_source(error)
+        })?;
         let actual = hasher.map(|hasher| hasher.finalize().into());
-        let report = self.verify(container, name, first, written, actual)?;
-        Ok((report, sink))
+        self.verify(container, name, first, written, actual)
     }
 
     /// Checks the byte count and the MD5 of a finished download and returns its report.
@@ -300,64 +300,26 @@ impl BlobStore {
     }
 }
 
-/// Writes one chunk to the sink in order and feeds it to the MD5, off the async threads
-/// for files.
+fn check_options(options: &DownloadOptions) -> Result<()> {
+    if options.range_size == 0 || options.concurrency == 0 {
+        return Err(Error::invalid_input(format!(
+            "download range size ({}) and concurrency ({}) must be at least 1",
+            options.range_size, options.concurrency
+        )));
+    }
+    Ok(())
+}
+
+/// Writes one chunk to the writer and feeds it to the MD5 off the async threads.
 async fn write_chunk(
-    sink: &mut Sink<'_>,
+    writer: &mut (dyn AsyncWrite + Send + Unpin),
     chunk: Bytes,
     hasher: Option<Md5>,
 ) -> Result<Option<Md5>> {
-    match sink {
-        Sink::File(file) => {
-            let mut file = file.try_clone().map_err(|error| {
-                Error::new(ErrorKind::Transport, "cannot write the download").with_source(error)
-            })?;
-            tokio::task::spawn_blocking(move || {
-                file.write_all(&chunk).map_err(|error| {
-                    Error::new(ErrorKind::Transport, "cannot write the downloaded content")
-                        .with_source(error)
-                })?;
-                Ok(update(hasher, &chunk))
-            })
-            .await
-            .map_err(join_error)?
-        }
-        Sink::Memory(data) => {
-            data.extend_from_slice(&chunk);
-            Ok(update_off_thread(hasher, chunk).await?)
-        }
-        Sink::Writer(writer) => {
-            writer.write_all(&chunk).await.map_err(|error| {
-                Error::new(ErrorKind::Transport, "cannot write the downloaded content")
-                    .with_source(error)
-            })?;
-            Ok(update_off_thread(hasher, chunk).await?)
-        }
-    }
-}
-
-async fn finish_sink(sink: Sink<'_>, sync_file: bool) -> Result<Option<Sink<'_>>> {
-    match sink {
-        Sink::File(_) if !sync_file => Ok(None),
-        Sink::File(file) => {
-            tokio::task::spawn_blocking(move || file.sync_all())
-                .await
-                .map_err(join_error)?
-                .map_err(|error| {
-                    Error::new(ErrorKind::Transport, "cannot flush the downloaded file")
-                        .with_source(error)
-                })?;
-            Ok(None)
-        }
-        Sink::Writer(writer) => {
-            writer.flush().await.map_err(|error| {
-                Error::new(ErrorKind::Transport, "cannot flush the download writer")
-                    .with_source(error)
-            })?;
-            Ok(None)
-        }
-        memory => Ok(Some(memory)),
-    }
+    writer.write_all(&chunk).await.map_err(|error| {
+        Error::new(ErrorKind::Transport, "cannot write the downloaded content").with_source(error)
+    })?;
+    update_off_thread(hasher, chunk).await
 }
 
 fn update(hasher: Option<Md5>, chunk: &[u8]) -> Option<Md5> {
