@@ -250,7 +250,8 @@ impl BlobStore {
             hasher = write_chunk(writer, chunk, hasher).await?;
         }
         writer.flush().await.map_err(|error| {
-            Error::new(ErrorKind::Transport, "cannot flush the download writer").with_source(error)
+            Error::new(ErrorKind::Transport, "failed to flush the download writer")
+                .with_source(error)
         })?;
         let actual = hasher.map(|hasher| hasher.finalize().into());
         self.verify(container, name, first, written, actual)
@@ -303,7 +304,7 @@ impl BlobStore {
 fn check_options(options: &DownloadOptions) -> Result<()> {
     if options.range_size == 0 || options.concurrency == 0 {
         return Err(Error::invalid_input(format!(
-            "download range size ({}) and concurrency ({}) must be at least 1",
+            "invalid download options: range size {} and concurrency {} must both be at least 1",
             options.range_size, options.concurrency
         )));
     }
@@ -317,7 +318,11 @@ async fn write_chunk(
     hasher: Option<Md5>,
 ) -> Result<Option<Md5>> {
     writer.write_all(&chunk).await.map_err(|error| {
-        Error::new(ErrorKind::Transport, "cannot write the downloaded content").with_source(error)
+        Error::new(
+            ErrorKind::Transport,
+            "failed to write the downloaded content",
+        )
+        .with_source(error)
     })?;
     update_off_thread(hasher, chunk).await
 }
