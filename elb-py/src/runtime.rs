@@ -1,13 +1,13 @@
-//! The process-wide tokio runtime and the two calling styles built on it.
+//! The tokio runtime of the process and the two calling styles built on it.
 //!
 //! Blocking calls spawn their future on the runtime and wait for it with the GIL released.
 //! Async calls return an `asyncio.Future` that the runtime completes through
 //! `loop.call_soon_threadsafe`; cancelling that future aborts the Rust task.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -24,22 +24,58 @@ use crate::errors;
 /// How often a blocked call takes the GIL back to run Python signal handlers (Ctrl-C).
 const SIGNAL_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+thread_local! {
+    /// The runtime this thread used last and the id of the process that built it.
+    static THREAD_RUNTIME: Cell<Option<(u32, &'static Runtime)>> = const { Cell::new(None) };
+}
 
-/// Returns the shared multi-thread runtime, creating it on first use.
+/// The runtime of this process and the id of the process that built it.
+static PROCESS_RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+
+/// Returns the multi-thread runtime of the calling process, creating it on first use.
 ///
-/// NOTE: a tokio runtime does not survive `fork()`. A process that forks after the first
-/// elb_py call (for example a pre-loading web server) must make calls only in the parent or
-/// only in the children.
-pub(crate) fn runtime() -> &'static Runtime {
-    RUNTIME.get_or_init(|| {
-        elb_core::tls::install_crypto_provider();
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_name("elb-py-worker")
-            .build()
-            .expect("failed to start the elb_py runtime threads")
-    })
+/// A child created by `fork()` has a copy of the parent's runtime but none of its worker
+/// threads, so the first call in a child creates a new runtime. Each thread keeps the
+/// runtime it used last, so the usual call costs a pid comparison and takes no lock.
+/// NOTE: as with `PerProcess`, a descendant that receives the recycled pid of an exited
+/// ancestor would take that ancestor's runtime as its own.
+///
+/// The GIL token makes every caller hold the GIL, and `os.fork()` runs on a thread that holds
+/// the GIL, so no thread holds `PROCESS_RUNTIME`'s lock when the process is copied.
+pub(crate) fn runtime(_py: Python<'_>) -> &'static Runtime {
+    let pid = std::process::id();
+    if let Some((owner, runtime)) = THREAD_RUNTIME.get()
+        && owner == pid
+    {
+        return runtime;
+    }
+    let runtime = process_runtime(pid);
+    THREAD_RUNTIME.set(Some((pid, runtime)));
+    runtime
+}
+
+/// Returns the runtime that process `pid` built, building it if the stored one belongs to
+/// another process.
+fn process_runtime(pid: u32) -> &'static Runtime {
+    let mut stored = PROCESS_RUNTIME
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some((owner, runtime)) = *stored
+        && owner == pid
+    {
+        return runtime;
+    }
+    elb_core::tls::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("elb-py-worker")
+        .build()
+        .expect("failed to start the elb_py runtime threads");
+    // Runtimes are leaked, and the parent's one is replaced here without being dropped,
+    // because dropping a runtime waits for its worker threads, which do not exist in a child.
+    let runtime: &'static Runtime = Box::leak(Box::new(runtime));
+    *stored = Some((pid, runtime));
+    runtime
 }
 
 /// The outcome of a spawned task: its own result, or the text of the panic that ended it.
@@ -56,7 +92,7 @@ where
     T: Send + 'static,
 {
     let (sender, receiver) = mpsc::sync_channel::<TaskOutcome<T>>(1);
-    let task = runtime().spawn(async move {
+    let task = runtime(py).spawn(async move {
         let outcome = AssertUnwindSafe(future)
             .catch_unwind()
             .await
@@ -110,7 +146,7 @@ where
 
     let loop_ref = event_loop.unbind();
     let future_ref = py_future.clone().unbind();
-    let task = runtime().spawn(async move {
+    let task = runtime(py).spawn(async move {
         let outcome = AssertUnwindSafe(future)
             .catch_unwind()
             .await
