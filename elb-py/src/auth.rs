@@ -1,7 +1,8 @@
 //! The base class of the Entra ID credentials for Python, usable wherever the Azure SDK for
 //! Python takes a `TokenCredential`. The concrete credentials are in `credentials.rs`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use azure_core::credentials::AccessToken;
@@ -15,13 +16,21 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule, PyTuple};
 
 use crate::convert::invalid_input;
-use crate::{logging, runtime};
+use crate::process::PerProcess;
+use crate::{errors, logging, runtime};
 
 /// The delay before the first retry of a token request when `max_retries` is given.
 const RETRY_INITIAL_DELAY: Duration = Duration::from_millis(200);
 
 /// The maximum delay between two token request attempts when `max_retries` is given.
 const RETRY_MAX_DELAY: Duration = Duration::from_secs(5);
+
+/// The value of `Credential::last_success` before the first token: a NaN bit pattern, which
+/// no UNIX time converts to.
+const NO_SUCCESS: u64 = u64::MAX;
+
+/// A function that builds a credential from its options, already converted to Rust values.
+pub(crate) type BuildInner = Box<dyn Fn() -> elb_core::Result<Inner> + Send + Sync>;
 
 /// One of the elb credentials, or the default chain.
 #[derive(Clone)]
@@ -76,49 +85,66 @@ struct Token {
 ///
 /// Implements the `azure.core.credentials.TokenCredential` and `SupportsTokenInfo`
 /// protocols, and `get_token_async` for asyncio code.
+///
+/// The Rust credential has an HTTP connection pool, which a child created by `fork()`
+/// cannot use. The first call in a child builds the credential again from its options, so
+/// the child requests its own tokens and does not reuse the parent's cached ones.
 #[pyclass(subclass, frozen, module = "elb_py._native")]
 pub(crate) struct Credential {
-    pub(crate) inner: Inner,
-    last_success: Arc<Mutex<Option<f64>>>,
+    inner: PerProcess<Inner>,
+    build: BuildInner,
+    /// The UNIX time of the last token as `f64` bits, or `NO_SUCCESS`. Tokio worker threads
+    /// store it without the GIL, so it is an atomic: a lock held by a worker at `fork()`
+    /// would stay locked in the child.
+    last_success: Arc<AtomicU64>,
 }
 
 impl Credential {
-    fn new(inner: Inner) -> Self {
-        Self {
-            inner,
-            last_success: Arc::new(Mutex::new(None)),
-        }
+    /// Returns the credential of the calling process, building it again in a child created
+    /// by `fork()`.
+    pub(crate) fn current(&self, py: Python<'_>) -> PyResult<Inner> {
+        self.inner
+            .get_or_rebuild(py, &self.build)
+            .map_err(|error| errors::to_pyerr(py, &error))
     }
 
     /// Returns the credential for Rust clients such as the blob store.
-    pub(crate) fn shared(&self) -> SharedCredential {
-        self.inner.shared()
+    pub(crate) fn shared(&self, py: Python<'_>) -> PyResult<SharedCredential> {
+        Ok(self.current(py)?.shared())
     }
 
     /// Returns a function that reports the credential that produced the last token.
-    pub(crate) fn method_hook(&self) -> impl Fn() -> Option<String> + Send + Sync + 'static {
-        let inner = self.inner.clone();
-        move || inner.method().map(str::to_owned)
+    pub(crate) fn method_hook(
+        &self,
+        py: Python<'_>,
+    ) -> PyResult<impl Fn() -> Option<String> + Send + Sync + 'static> {
+        let inner = self.current(py)?;
+        Ok(move || inner.method().map(str::to_owned))
+    }
+
+    /// Calls `read` with the credential, whichever process built it, for settings such as
+    /// the token endpoint.
+    pub(crate) fn peek<R>(&self, py: Python<'_>, read: impl FnOnce(&Inner) -> R) -> R {
+        self.inner.peek(py, read)
     }
 
     /// Returns the future that gets a token for `scope` and records the time of success.
     fn token_future(
         &self,
+        py: Python<'_>,
         scope: String,
         info: bool,
-    ) -> impl Future<Output = elb_core::Result<Token>> + Send + 'static {
-        let inner = self.inner.clone();
+    ) -> PyResult<impl Future<Output = elb_core::Result<Token>> + Send + 'static> {
+        let inner = self.current(py)?;
         let last_success = self.last_success.clone();
-        async move {
+        Ok(async move {
             let token = inner.token(&scope).await?;
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |elapsed| elapsed.as_secs_f64());
-            *last_success
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner()) = Some(now);
+            last_success.store(now.to_bits(), Ordering::Relaxed);
             Ok(Token { token, info })
-        }
+        })
     }
 }
 
@@ -171,7 +197,7 @@ impl Credential {
         check_tenant(py, tenant_id.as_deref())?;
         let scope = single_scope(py, scopes)?;
         logging::refresh_level(py);
-        let token = runtime::block_on(py, self.token_future(scope, false))?;
+        let token = runtime::block_on(py, self.token_future(py, scope, false)?)?;
         token.into_python(py)
     }
 
@@ -193,7 +219,7 @@ impl Credential {
         check_tenant(py, tenant_id.as_deref())?;
         let scope = single_scope(py, scopes)?;
         logging::refresh_level(py);
-        let token = runtime::block_on(py, self.token_future(scope, true))?;
+        let token = runtime::block_on(py, self.token_future(py, scope, true)?)?;
         token.into_python(py)
     }
 
@@ -212,23 +238,23 @@ impl Credential {
         check_tenant(py, tenant_id.as_deref())?;
         let scope = single_scope(py, scopes)?;
         logging::refresh_level(py);
-        runtime::spawn_awaitable(py, self.token_future(scope, false))
+        runtime::spawn_awaitable(py, self.token_future(py, scope, false)?)
     }
 
     /// The name of the credential that produced the last token, such as
     /// `"WorkloadIdentityCredential"`; `None` for a chain that has not produced one yet.
     #[getter]
-    fn method(&self) -> Option<&'static str> {
-        self.inner.method()
+    fn method(&self, py: Python<'_>) -> PyResult<Option<&'static str>> {
+        Ok(self.current(py)?.method())
     }
 
     /// The UNIX time of the last successful token request, or `None`.
     #[getter]
     fn last_used(&self) -> Option<f64> {
-        *self
-            .last_success
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+        match self.last_success.load(Ordering::Relaxed) {
+            NO_SUCCESS => None,
+            bits => Some(f64::from_bits(bits)),
+        }
     }
 
     /// Does nothing, because the credential has no resources to close.
@@ -241,11 +267,11 @@ impl Credential {
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, PyTuple>) {}
 
-    fn __repr__(&self) -> String {
-        match self.inner.method() {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(match self.current(py)?.method() {
             Some(method) => format!("<elb_py credential {method}>"),
             None => "<elb_py credential DefaultChain (no token yet)>".to_owned(),
-        }
+        })
     }
 }
 
@@ -278,12 +304,27 @@ impl<'py> IntoPyObject<'py> for Token {
     }
 }
 
-/// Creates the initializer of a credential subclass around `inner`.
-pub(crate) fn subclass<T>(marker: T, inner: Inner) -> PyClassInitializer<T>
+/// Creates the initializer of a credential subclass, building the credential with `build`
+/// now and again in each child created by `fork()` that uses it.
+///
+/// # Errors
+///
+/// Raises the error of `build`, such as `InvalidInputError` for an invalid tenant id.
+pub(crate) fn subclass<T>(
+    py: Python<'_>,
+    marker: T,
+    build: impl Fn() -> elb_core::Result<Inner> + Send + Sync + 'static,
+) -> PyResult<PyClassInitializer<T>>
 where
     T: PyClass<BaseType = Credential>,
 {
-    PyClassInitializer::from(Credential::new(inner)).add_subclass(marker)
+    let inner = build().map_err(|error| errors::to_pyerr(py, &error))?;
+    let credential = Credential {
+        inner: PerProcess::new(inner),
+        build: Box::new(build),
+        last_success: Arc::new(AtomicU64::new(NO_SUCCESS)),
+    };
+    Ok(PyClassInitializer::from(credential).add_subclass(marker))
 }
 
 /// Returns retry options with `max_retries` retries and short delays, or the defaults.

@@ -11,12 +11,51 @@ use serde_json::json;
 
 use crate::auth::Credential;
 use crate::convert::{Json, environment, invalid_input, rfc3339, seconds, tls_options};
+use crate::process::PerProcess;
 use crate::{errors, logging, runtime};
 
 /// A client for one storage account.
+///
+/// The Rust store has a connection pool, which a child created by `fork()` cannot use, so
+/// the object keeps the store's settings and the first call in a child builds a new store
+/// from them.
 #[pyclass(frozen, name = "BlobStore", module = "elb_py._native")]
 pub(crate) struct BlobStorePy {
-    pub(crate) store: BlobStore,
+    store: PerProcess<BlobStore>,
+    account_url: String,
+    auth: AuthSettings,
+    options: BlobOptions,
+}
+
+/// The authorization of a store, kept to build the store again in a child process.
+enum AuthSettings {
+    /// A SAS, a Shared Key or no authorization: plain values, valid in every process.
+    Fixed(BlobAuth),
+    /// An elb credential, whose own HTTP client is built again in a child process.
+    Credential(Py<Credential>),
+}
+
+impl AuthSettings {
+    fn blob_auth(&self, py: Python<'_>) -> PyResult<BlobAuth> {
+        match self {
+            Self::Fixed(auth) => Ok(auth.clone()),
+            Self::Credential(credential) => Ok(BlobAuth::Credential(credential.get().shared(py)?)),
+        }
+    }
+}
+
+impl BlobStorePy {
+    /// Returns the store of the calling process, building it again in a child created by
+    /// `fork()`.
+    pub(crate) fn store(&self, py: Python<'_>) -> PyResult<BlobStore> {
+        if let Some(store) = self.store.get(py) {
+            return Ok(store);
+        }
+        let auth = self.auth.blob_auth(py)?;
+        let store = BlobStore::new(&self.account_url, auth, self.options.clone())
+            .map_err(|e| errors::to_pyerr(py, &e))?;
+        Ok(self.store.set(py, store))
+    }
 }
 
 /// Returns the authorization chosen by at most one of the keyword arguments.
@@ -27,7 +66,7 @@ fn blob_auth(
     account_key: Option<String>,
     account_name: Option<String>,
     account_url: &str,
-) -> PyResult<BlobAuth> {
+) -> PyResult<AuthSettings> {
     let chosen = usize::from(credential.is_some())
         + usize::from(sas.is_some())
         + usize::from(account_key.is_some());
@@ -38,10 +77,10 @@ fn blob_auth(
         ));
     }
     if let Some(credential) = credential {
-        return Ok(BlobAuth::Credential(credential.get().shared()));
+        return Ok(AuthSettings::Credential(credential.clone().unbind()));
     }
     if let Some(sas) = sas {
-        return Ok(BlobAuth::sas(sas));
+        return Ok(AuthSettings::Fixed(BlobAuth::sas(sas)));
     }
     if let Some(key) = account_key {
         let account = match account_name {
@@ -59,9 +98,9 @@ fn blob_auth(
                     )
                 })?,
         };
-        return Ok(BlobAuth::shared_key(account, key));
+        return Ok(AuthSettings::Fixed(BlobAuth::shared_key(account, key)));
     }
-    Ok(BlobAuth::Anonymous)
+    Ok(AuthSettings::Fixed(BlobAuth::Anonymous))
 }
 
 fn properties_dict(properties: BlobProperties) -> Json {
@@ -122,32 +161,39 @@ impl BlobStorePy {
             retry.deadline = Some(seconds(py, "deadline", limit)?);
         }
         options.retry = retry;
-        let store =
-            BlobStore::new(&account_url, auth, options).map_err(|e| errors::to_pyerr(py, &e))?;
-        Ok(Self { store })
+        let store = BlobStore::new(&account_url, auth.blob_auth(py)?, options.clone())
+            .map_err(|e| errors::to_pyerr(py, &e))?;
+        Ok(Self {
+            store: PerProcess::new(store),
+            account_url,
+            auth,
+            options,
+        })
     }
 
     /// The account URL, without a SAS.
     #[getter]
-    fn account_url(&self) -> String {
-        self.store.account_url().to_string()
+    fn account_url(&self, py: Python<'_>) -> String {
+        self.store.peek(py, |store| store.account_url().to_string())
     }
 
     /// Returns the URL of a blob, or of the container when `name` is empty, without a SAS.
     #[pyo3(signature = (container, name = ""))]
-    fn blob_url(&self, container: &str, name: &str) -> String {
-        self.store.blob_url(container, name)
+    fn blob_url(&self, py: Python<'_>, container: &str, name: &str) -> String {
+        self.store.peek(py, |store| store.blob_url(container, name))
     }
 
-    fn __repr__(&self) -> String {
-        format!("BlobStore({:?})", self.store.account_url().as_str())
+    fn __repr__(&self, py: Python<'_>) -> String {
+        self.store.peek(py, |store| {
+            format!("BlobStore({:?})", store.account_url().as_str())
+        })
     }
 
     // --- properties, exists, delete_blob ---------------------------------------------
 
     fn properties(&self, py: Python<'_>, container: String, name: String) -> PyResult<Json> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, async move {
             Ok(properties_dict(store.properties(&container, &name).await?))
         })
@@ -160,7 +206,7 @@ impl BlobStorePy {
         name: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, async move {
             Ok(properties_dict(store.properties(&container, &name).await?))
         })
@@ -168,7 +214,7 @@ impl BlobStorePy {
 
     fn exists(&self, py: Python<'_>, container: String, name: String) -> PyResult<bool> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, async move { store.exists(&container, &name).await })
     }
 
@@ -179,7 +225,7 @@ impl BlobStorePy {
         name: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, async move { store.exists(&container, &name).await })
     }
 
@@ -192,7 +238,7 @@ impl BlobStorePy {
         missing_ok: bool,
     ) -> PyResult<bool> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, delete_blob(store, container, name, missing_ok))
     }
 
@@ -205,7 +251,7 @@ impl BlobStorePy {
         missing_ok: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, delete_blob(store, container, name, missing_ok))
     }
 
@@ -213,7 +259,7 @@ impl BlobStorePy {
 
     fn create_container(&self, py: Python<'_>, container: String) -> PyResult<bool> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, async move {
             store.create_container_if_missing(&container).await
         })
@@ -225,7 +271,7 @@ impl BlobStorePy {
         container: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, async move {
             store.create_container_if_missing(&container).await
         })
@@ -239,7 +285,7 @@ impl BlobStorePy {
         missing_ok: bool,
     ) -> PyResult<bool> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, delete_container(store, container, missing_ok))
     }
 
@@ -251,7 +297,7 @@ impl BlobStorePy {
         missing_ok: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, delete_container(store, container, missing_ok))
     }
 
@@ -265,7 +311,7 @@ impl BlobStorePy {
         prefix: Option<String>,
     ) -> PyResult<Json> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, list_blobs(store, container, prefix.unwrap_or_default()))
     }
 
@@ -277,7 +323,7 @@ impl BlobStorePy {
         prefix: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, list_blobs(store, container, prefix.unwrap_or_default()))
     }
 }

@@ -140,7 +140,7 @@ impl BlobStorePy {
             checksum,
         )?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, async move {
             let report = store
                 .upload_file(&container, &name, &path, &options)
@@ -174,7 +174,7 @@ impl BlobStorePy {
             checksum,
         )?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, async move {
             let report = store
                 .upload_file(&container, &name, &path, &options)
@@ -200,7 +200,7 @@ impl BlobStorePy {
     ) -> PyResult<Json> {
         let options = upload_options(py, overwrite, content_type, None, None, put_md5, checksum)?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         let data = Bytes::from_owner(data);
         runtime::block_on(py, async move {
             let report = store
@@ -225,7 +225,7 @@ impl BlobStorePy {
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = upload_options(py, overwrite, content_type, None, None, put_md5, checksum)?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         let data = Bytes::from_owner(data);
         runtime::spawn_awaitable(py, async move {
             let report = store
@@ -251,7 +251,7 @@ impl BlobStorePy {
     ) -> PyResult<Json> {
         let options = download_options(py, range_size, concurrency, verify_md5)?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, async move {
             let report = store
                 .download_file(&container, &name, &path, &options)
@@ -274,7 +274,7 @@ impl BlobStorePy {
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = download_options(py, range_size, concurrency, verify_md5)?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, async move {
             let report = store
                 .download_file(&container, &name, &path, &options)
@@ -297,7 +297,7 @@ impl BlobStorePy {
     ) -> PyResult<BytesOut> {
         let options = download_options(py, range_size, concurrency, verify_md5)?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, async move {
             let (data, _) = store.download_bytes(&container, &name, &options).await?;
             Ok(BytesOut(data))
@@ -316,7 +316,7 @@ impl BlobStorePy {
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = download_options(py, range_size, concurrency, verify_md5)?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, async move {
             let (data, _) = store.download_bytes(&container, &name, &options).await?;
             Ok(BytesOut(data))

@@ -46,9 +46,10 @@ impl ClientSecretCredentialPy {
         if let Some(host) = authority_host {
             options = options.with_authority_host(host);
         }
-        let credential =
-            ClientSecretCredential::new(options).map_err(|e| errors::to_pyerr(py, &e))?;
-        Ok(subclass(Self, Inner::ClientSecret(Arc::new(credential))))
+        subclass(py, Self, move || {
+            let credential = ClientSecretCredential::new(options.clone())?;
+            Ok(Inner::ClientSecret(Arc::new(credential)))
+        })
     }
 }
 
@@ -115,12 +116,10 @@ impl WorkloadIdentityCredentialPy {
             options = options.with_authority_host(host);
         }
         options = options.with_retry(entra_retry(max_retries));
-        let credential =
-            WorkloadIdentityCredential::new(options).map_err(|e| errors::to_pyerr(py, &e))?;
-        Ok(subclass(
-            Self,
-            Inner::WorkloadIdentity(Arc::new(credential)),
-        ))
+        subclass(py, Self, move || {
+            let credential = WorkloadIdentityCredential::new(options.clone())?;
+            Ok(Inner::WorkloadIdentity(Arc::new(credential)))
+        })
     }
 }
 
@@ -198,17 +197,19 @@ impl ManagedIdentityCredentialPy {
             retry.connect_timeout = seconds(py, "connect_timeout", timeout)?;
         }
         options = options.with_retry(retry);
-        let credential = ManagedIdentityCredential::new(options).map_err(to_py)?;
-        Ok(subclass(Self, Inner::ManagedIdentity(Arc::new(credential))))
+        subclass(py, Self, move || {
+            let credential = ManagedIdentityCredential::new(options.clone())?;
+            Ok(Inner::ManagedIdentity(Arc::new(credential)))
+        })
     }
 
     /// The token endpoint that requests go to.
     #[getter]
     fn endpoint(self_: PyRef<'_, Self>) -> String {
-        match &self_.as_super().inner {
+        self_.as_super().peek(self_.py(), |inner| match inner {
             Inner::ManagedIdentity(credential) => credential.endpoint().to_owned(),
             _ => String::new(),
-        }
+        })
     }
 }
 
@@ -236,8 +237,10 @@ impl AzureCliCredentialPy {
         if let Some(timeout) = timeout {
             options = options.with_timeout(seconds(py, "timeout", timeout)?);
         }
-        let credential = AzureCliCredential::new(options).map_err(|e| errors::to_pyerr(py, &e))?;
-        Ok(subclass(Self, Inner::AzureCli(Arc::new(credential))))
+        subclass(py, Self, move || {
+            let credential = AzureCliCredential::new(options.clone())?;
+            Ok(Inner::AzureCli(Arc::new(credential)))
+        })
     }
 }
 
@@ -279,36 +282,44 @@ impl DefaultChainPy {
     ) -> PyResult<PyClassInitializer<Self>> {
         let env = environment(env);
         let tls = tls_options(py, ca_file, &env)?;
-        let mut builder = DefaultChain::builder().env(env).tls(tls);
-        if let Some(endpoint) = imds_endpoint {
-            builder = builder.imds_endpoint(endpoint);
-        }
-        for name in exclude.unwrap_or_default() {
-            builder = builder.exclude(credential_kind(py, &name)?);
-        }
-        if let Some(id) = managed_identity_client_id {
-            builder = builder.managed_identity_id(UserAssignedId::ClientId(id));
-        }
-        if let Some(program) = azure_cli_program {
-            builder = builder.azure_cli_program(program);
-        }
-        if let Some(retries) = max_retries {
-            builder = builder.entra_retry(entra_retry(Some(retries)));
-            builder = builder.managed_identity_retry(ManagedIdentityRetry {
-                max_retries: retries,
-                ..ManagedIdentityRetry::default()
-            });
-        }
-        let chain = builder.build().map_err(|e| errors::to_pyerr(py, &e))?;
-        Ok(subclass(Self, Inner::Chain(Arc::new(chain))))
+        let excluded = exclude
+            .unwrap_or_default()
+            .iter()
+            .map(|name| credential_kind(py, name))
+            .collect::<PyResult<Vec<_>>>()?;
+        // The builder is consumed by `build`, so each build starts a new one from these
+        // settings.
+        subclass(py, Self, move || {
+            let mut builder = DefaultChain::builder().env(env.clone()).tls(tls.clone());
+            if let Some(endpoint) = &imds_endpoint {
+                builder = builder.imds_endpoint(endpoint);
+            }
+            for kind in &excluded {
+                builder = builder.exclude(*kind);
+            }
+            if let Some(id) = &managed_identity_client_id {
+                builder = builder.managed_identity_id(UserAssignedId::ClientId(id.clone()));
+            }
+            if let Some(program) = &azure_cli_program {
+                builder = builder.azure_cli_program(program);
+            }
+            if let Some(retries) = max_retries {
+                builder = builder.entra_retry(entra_retry(Some(retries)));
+                builder = builder.managed_identity_retry(ManagedIdentityRetry {
+                    max_retries: retries,
+                    ..ManagedIdentityRetry::default()
+                });
+            }
+            Ok(Inner::Chain(Arc::new(builder.build()?)))
+        })
     }
 
     /// The names of the credentials the chain tries, in order.
     #[getter]
     fn credential_names(self_: PyRef<'_, Self>) -> Vec<&'static str> {
-        match &self_.as_super().inner {
+        self_.as_super().peek(self_.py(), |inner| match inner {
             Inner::Chain(chain) => chain.credential_names(),
             _ => Vec::new(),
-        }
+        })
     }
 }

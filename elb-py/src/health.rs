@@ -33,18 +33,18 @@ fn health_check(
         }
     }
     if let Some(kube) = kube {
-        check = check.with_kubernetes(kube.get().client.clone());
+        check = check.with_kubernetes(kube.get().client(py)?);
     }
     if let Some(credential) = credential {
         let credential = credential.get();
-        check = check.with_azure_auth(credential.shared(), credential.method_hook());
+        check = check.with_azure_auth(credential.shared(py)?, credential.method_hook(py)?);
     }
     if let Some(scope) = scope {
         check = check.with_auth_scope(scope);
     }
     match (storage, storage_container) {
         (Some(store), Some(container)) => {
-            let probe = ContainerProbe::new(store.get().store.clone(), container);
+            let probe = ContainerProbe::new(store.get().store(py)?, container);
             check = check.with_storage(Arc::new(probe));
         }
         (None, None) => {}

@@ -80,12 +80,7 @@ pub(crate) fn submit_inline_py<'py>(
     fasta: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (record, fasta) = prepare(record, fasta)?;
-    let future = submit(
-        blobs.get().store.clone(),
-        jobs.get().store.clone(),
-        record,
-        fasta,
-    );
+    let future = submit(blobs.get().store(py)?, jobs.get().store(py)?, record, fasta);
     runtime::call(py, false, future)
 }
 
@@ -99,12 +94,7 @@ pub(crate) fn submit_inline_async<'py>(
     fasta: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (record, fasta) = prepare(record, fasta)?;
-    let future = submit(
-        blobs.get().store.clone(),
-        jobs.get().store.clone(),
-        record,
-        fasta,
-    );
+    let future = submit(blobs.get().store(py)?, jobs.get().store(py)?, record, fasta);
     runtime::call(py, true, future)
 }
 

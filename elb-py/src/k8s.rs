@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use elb_core::auth::SharedCredential;
+use elb_core::env::SharedEnv;
 use elb_core::k8s::cluster::{list_nodes, pod_phases, readyz};
 use elb_core::k8s::openapi_objects::{OpenApiService, wait_for_load_balancer};
 use elb_core::k8s::{
@@ -15,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Credential;
 use crate::convert::{Json, environment, invalid_input, seconds};
+use crate::process::PerProcess;
 use crate::{logging, runtime};
 
 /// Converts a Python object to JSON through the standard `json` module.
@@ -33,9 +36,116 @@ pub(crate) fn python_to_json(object: &Bound<'_, PyAny>) -> PyResult<Value> {
 }
 
 /// A connection to a Kubernetes API server.
+///
+/// The kube client contains a connection pool and, with bearer tokens, a task on the runtime
+/// that created it. A child created by `fork()` can use neither, so the object keeps how it
+/// connected, and the first call in a child connects again: it reads the kubeconfig or the
+/// service-account files again and blocks the calling thread until it is connected.
 #[pyclass(frozen, name = "KubeClient", module = "elb_py._native")]
 pub(crate) struct KubeClientPy {
-    pub(crate) client: kube::Client,
+    client: PerProcess<kube::Client>,
+    connection: Connection,
+}
+
+/// The connection settings of a `KubeClient`, kept to connect again in a child process.
+enum Connection {
+    Kubeconfig {
+        source: KubeconfigSource,
+        context: Option<String>,
+    },
+    Entra {
+        source: KubeconfigSource,
+        context: Option<String>,
+        credential: Py<Credential>,
+    },
+    InCluster {
+        env: SharedEnv,
+    },
+}
+
+/// The settings of one connection attempt, owned so that the attempt can run on the runtime.
+enum ConnectRequest {
+    Kubeconfig {
+        source: KubeconfigSource,
+        context: Option<String>,
+    },
+    Entra {
+        source: KubeconfigSource,
+        context: Option<String>,
+        credential: SharedCredential,
+    },
+    InCluster {
+        env: SharedEnv,
+    },
+}
+
+impl Connection {
+    /// Returns the settings of a new connection, with the credential of the calling process.
+    fn request(&self, py: Python<'_>) -> PyResult<ConnectRequest> {
+        Ok(match self {
+            Self::Kubeconfig { source, context } => ConnectRequest::Kubeconfig {
+                source: source.clone(),
+                context: context.clone(),
+            },
+            Self::Entra {
+                source,
+                context,
+                credential,
+            } => ConnectRequest::Entra {
+                source: source.clone(),
+                context: context.clone(),
+                credential: credential.get().shared(py)?,
+            },
+            Self::InCluster { env } => ConnectRequest::InCluster { env: env.clone() },
+        })
+    }
+
+    /// Connects and waits for the client with the GIL released.
+    fn connect(&self, py: Python<'_>) -> PyResult<kube::Client> {
+        let request = self.request(py)?;
+        logging::refresh_level(py);
+        runtime::block_on(py, request.connect())
+    }
+}
+
+impl ConnectRequest {
+    async fn connect(self) -> elb_core::Result<kube::Client> {
+        match self {
+            Self::Kubeconfig { source, context } => {
+                connect_kubeconfig(&source, context.as_deref()).await
+            }
+            Self::Entra {
+                source,
+                context,
+                credential,
+            } => connect_entra(&source, context.as_deref(), credential).await,
+            Self::InCluster { env } => {
+                connect_in_cluster(env.as_ref(), &InClusterPaths::default()).await
+            }
+        }
+    }
+}
+
+impl KubeClientPy {
+    fn connected(py: Python<'_>, connection: Connection) -> PyResult<Self> {
+        let client = connection.connect(py)?;
+        Ok(Self {
+            client: PerProcess::new(client),
+            connection,
+        })
+    }
+
+    /// Returns the client of the calling process, connecting again in a child created by
+    /// `fork()`.
+    pub(crate) fn client(&self, py: Python<'_>) -> PyResult<kube::Client> {
+        match self.client.get(py) {
+            Some(client) => Ok(client),
+            None => {
+                let client = self.connection.connect(py)?;
+                Ok(self.client.set(py, client))
+            }
+        }
+    }
 }
 
 async fn nodes_json(client: kube::Client) -> elb_core::Result<Json> {
@@ -118,11 +228,7 @@ impl KubeClientPy {
         context: Option<String>,
     ) -> PyResult<Self> {
         let source = kubeconfig_source(py, "from_kubeconfig", path, yaml)?;
-        logging::refresh_level(py);
-        let client = runtime::block_on(py, async move {
-            connect_kubeconfig(&source, context.as_deref()).await
-        })?;
-        Ok(Self { client })
+        Self::connected(py, Connection::Kubeconfig { source, context })
     }
 
     /// Connects to an Entra-enabled AKS cluster: the server and CA come from the kubeconfig
@@ -138,12 +244,12 @@ impl KubeClientPy {
         credential: &Bound<'_, Credential>,
     ) -> PyResult<Self> {
         let source = kubeconfig_source(py, "connect_entra", path, yaml)?;
-        let credential = credential.get().shared();
-        logging::refresh_level(py);
-        let client = runtime::block_on(py, async move {
-            connect_entra(&source, context.as_deref(), credential).await
-        })?;
-        Ok(Self { client })
+        let connection = Connection::Entra {
+            source,
+            context,
+            credential: credential.clone().unbind(),
+        };
+        Self::connected(py, connection)
     }
 
     /// Connects from inside a pod with its service account.
@@ -151,25 +257,21 @@ impl KubeClientPy {
     #[pyo3(signature = (*, env = None))]
     fn in_cluster(py: Python<'_>, env: Option<HashMap<String, String>>) -> PyResult<Self> {
         let env = environment(env);
-        logging::refresh_level(py);
-        let client = runtime::block_on(py, async move {
-            connect_in_cluster(env.as_ref(), &InClusterPaths::default()).await
-        })?;
-        Ok(Self { client })
+        Self::connected(py, Connection::InCluster { env })
     }
 
     /// Lists the nodes with their readiness and instance type.
     fn list_nodes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, false, nodes_json(self.client.clone()))
+        runtime::call(py, false, nodes_json(self.client(py)?))
     }
 
     fn list_nodes_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, true, nodes_json(self.client.clone()))
+        runtime::call(py, true, nodes_json(self.client(py)?))
     }
 
     /// Counts the pods of `namespace` by phase.
     fn pod_phases<'py>(&self, py: Python<'py>, namespace: String) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, false, phases_json(self.client.clone(), namespace))
+        runtime::call(py, false, phases_json(self.client(py)?, namespace))
     }
 
     fn pod_phases_async<'py>(
@@ -177,17 +279,17 @@ impl KubeClientPy {
         py: Python<'py>,
         namespace: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, true, phases_json(self.client.clone(), namespace))
+        runtime::call(py, true, phases_json(self.client(py)?, namespace))
     }
 
     /// Checks the API server's `/readyz` endpoint.
     fn readyz<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client.clone();
+        let client = self.client(py)?;
         runtime::call(py, false, async move { readyz(&client).await })
     }
 
     fn readyz_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client.clone();
+        let client = self.client(py)?;
         runtime::call(py, true, async move { readyz(&client).await })
     }
 
@@ -210,7 +312,7 @@ impl KubeClientPy {
             internal_load_balancer,
             env: env.unwrap_or_default(),
         };
-        runtime::call(py, false, apply_json(self.client.clone(), service))
+        runtime::call(py, false, apply_json(self.client(py)?, service))
     }
 
     #[pyo3(signature = (namespace, client_id, image, *, internal_load_balancer = false, env = None))]
@@ -230,7 +332,7 @@ impl KubeClientPy {
             internal_load_balancer,
             env: env.unwrap_or_default(),
         };
-        runtime::call(py, true, apply_json(self.client.clone(), service))
+        runtime::call(py, true, apply_json(self.client(py)?, service))
     }
 
     /// Waits until the Service `elb-openapi` in `namespace` has a load balancer address,
@@ -245,7 +347,7 @@ impl KubeClientPy {
     ) -> PyResult<Bound<'py, PyAny>> {
         let timeout = seconds(py, "timeout", timeout)?;
         let interval = seconds(py, "poll_interval", poll_interval)?;
-        let future = load_balancer(self.client.clone(), namespace, timeout, interval);
+        let future = load_balancer(self.client(py)?, namespace, timeout, interval);
         runtime::call(py, false, future)
     }
 
@@ -259,7 +361,7 @@ impl KubeClientPy {
     ) -> PyResult<Bound<'py, PyAny>> {
         let timeout = seconds(py, "timeout", timeout)?;
         let interval = seconds(py, "poll_interval", poll_interval)?;
-        let future = load_balancer(self.client.clone(), namespace, timeout, interval);
+        let future = load_balancer(self.client(py)?, namespace, timeout, interval);
         runtime::call(py, true, future)
     }
 }

@@ -19,6 +19,7 @@ mod inline;
 mod k8s;
 mod listing;
 mod logging;
+mod process;
 mod runtime;
 mod search;
 mod store;

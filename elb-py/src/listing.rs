@@ -47,7 +47,7 @@ impl BlobStorePy {
         page_size: Option<u32>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = list_options(prefix, delimiter, page_size);
-        runtime::call(py, false, list(self.store.clone(), container, options))
+        runtime::call(py, false, list(self.store(py)?, container, options))
     }
 
     #[pyo3(signature = (container, *, prefix = None, delimiter = None, page_size = None))]
@@ -60,6 +60,6 @@ impl BlobStorePy {
         page_size: Option<u32>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = list_options(prefix, delimiter, page_size);
-        runtime::call(py, true, list(self.store.clone(), container, options))
+        runtime::call(py, true, list(self.store(py)?, container, options))
     }
 }

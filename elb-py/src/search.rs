@@ -139,9 +139,23 @@ fn propagation(foreground: bool) -> DeletePropagation {
 }
 
 /// The Jobs and pods of one search (one `elb_job_id`) in one namespace.
+///
+/// The object keeps its `KubeClient` rather than a Rust handle, so that each call uses the
+/// client of the calling process, which a child created by `fork()` connects again.
 #[pyclass(frozen, name = "SearchJobs", module = "elb_py._native")]
 pub(crate) struct SearchJobsPy {
-    search: SearchJobs,
+    kube: Py<KubeClientPy>,
+    namespace: String,
+    elb_job_id: String,
+}
+
+impl SearchJobsPy {
+    /// Returns the search on the Kubernetes client of the calling process.
+    fn search(&self, py: Python<'_>) -> PyResult<SearchJobs> {
+        let client = self.kube.get().client(py)?;
+        SearchJobs::new(client, &self.namespace, &self.elb_job_id)
+            .map_err(|e| errors::to_pyerr(py, &e))
+    }
 }
 
 #[pymethods]
@@ -153,9 +167,13 @@ impl SearchJobsPy {
         namespace: &str,
         elb_job_id: &str,
     ) -> PyResult<Self> {
-        let search = SearchJobs::new(client.get().client.clone(), namespace, elb_job_id)
+        let search = SearchJobs::new(client.get().client(py)?, namespace, elb_job_id)
             .map_err(|e| errors::to_pyerr(py, &e))?;
-        Ok(Self { search })
+        Ok(Self {
+            kube: client.clone().unbind(),
+            namespace: search.namespace().to_owned(),
+            elb_job_id: search.elb_job_id().to_owned(),
+        })
     }
 
     /// Creates the Jobs (dicts in the `batch/v1` Job shape); Jobs that exist are kept.
@@ -165,7 +183,7 @@ impl SearchJobsPy {
         jobs: Vec<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let jobs = parse_jobs(py, &jobs)?;
-        runtime::call(py, false, submit(self.search.clone(), jobs))
+        runtime::call(py, false, submit(self.search(py)?, jobs))
     }
 
     fn submit_async<'py>(
@@ -174,16 +192,16 @@ impl SearchJobsPy {
         jobs: Vec<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let jobs = parse_jobs(py, &jobs)?;
-        runtime::call(py, true, submit(self.search.clone(), jobs))
+        runtime::call(py, true, submit(self.search(py)?, jobs))
     }
 
     /// Returns the names of the search's Jobs.
     fn list_jobs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, false, list_jobs(self.search.clone()))
+        runtime::call(py, false, list_jobs(self.search(py)?))
     }
 
     fn list_jobs_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, true, list_jobs(self.search.clone()))
+        runtime::call(py, true, list_jobs(self.search(py)?))
     }
 
     /// Derives the search's status from its Jobs, pods and the markers under
@@ -194,12 +212,8 @@ impl SearchJobsPy {
         markers: &Bound<'py, BlobStorePy>,
         results_prefix: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let store = markers.get().store.clone();
-        runtime::call(
-            py,
-            false,
-            status(self.search.clone(), store, results_prefix),
-        )
+        let store = markers.get().store(py)?;
+        runtime::call(py, false, status(self.search(py)?, store, results_prefix))
     }
 
     fn status_async<'py>(
@@ -208,8 +222,8 @@ impl SearchJobsPy {
         markers: &Bound<'py, BlobStorePy>,
         results_prefix: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let store = markers.get().store.clone();
-        runtime::call(py, true, status(self.search.clone(), store, results_prefix))
+        let store = markers.get().store(py)?;
+        runtime::call(py, true, status(self.search(py)?, store, results_prefix))
     }
 
     /// Waits until the search completes or fails and returns its final status.
@@ -223,8 +237,8 @@ impl SearchJobsPy {
         marker_interval: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = wait_options(py, timeout, marker_interval)?;
-        let store = markers.get().store.clone();
-        let future = wait(self.search.clone(), store, results_prefix, options);
+        let store = markers.get().store(py)?;
+        let future = wait(self.search(py)?, store, results_prefix, options);
         runtime::call(py, false, future)
     }
 
@@ -238,22 +252,22 @@ impl SearchJobsPy {
         marker_interval: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = wait_options(py, timeout, marker_interval)?;
-        let store = markers.get().store.clone();
-        let future = wait(self.search.clone(), store, results_prefix, options);
+        let store = markers.get().store(py)?;
+        let future = wait(self.search(py)?, store, results_prefix, options);
         runtime::call(py, true, future)
     }
 
     /// Deletes every Job of the search and their pods; returns how many Jobs were deleted.
     #[pyo3(signature = (*, foreground = false))]
     fn delete<'py>(&self, py: Python<'py>, foreground: bool) -> PyResult<Bound<'py, PyAny>> {
-        let search = self.search.clone();
+        let search = self.search(py)?;
         let policy = propagation(foreground);
         runtime::call(py, false, async move { search.delete(policy).await })
     }
 
     #[pyo3(signature = (*, foreground = false))]
     fn delete_async<'py>(&self, py: Python<'py>, foreground: bool) -> PyResult<Bound<'py, PyAny>> {
-        let search = self.search.clone();
+        let search = self.search(py)?;
         let policy = propagation(foreground);
         runtime::call(py, true, async move { search.delete(policy).await })
     }
@@ -267,7 +281,7 @@ impl SearchJobsPy {
         timeout: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let timeout = seconds(py, "timeout", timeout)?;
-        runtime::call(py, false, wait_job(self.search.clone(), name, timeout))
+        runtime::call(py, false, wait_job(self.search(py)?, name, timeout))
     }
 
     #[pyo3(signature = (name, *, timeout))]
@@ -278,7 +292,7 @@ impl SearchJobsPy {
         timeout: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let timeout = seconds(py, "timeout", timeout)?;
-        runtime::call(py, true, wait_job(self.search.clone(), name, timeout))
+        runtime::call(py, true, wait_job(self.search(py)?, name, timeout))
     }
 
     /// Deletes the search: its Jobs and their pods, then the job record `job_id` in
@@ -292,8 +306,8 @@ impl SearchJobsPy {
         job_id: String,
         foreground: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let store = store.get().store.clone();
-        let future = delete_all(self.search.clone(), store, job_id, propagation(foreground));
+        let store = store.get().store(py)?;
+        let future = delete_all(self.search(py)?, store, job_id, propagation(foreground));
         runtime::call(py, false, future)
     }
 
@@ -305,8 +319,8 @@ impl SearchJobsPy {
         job_id: String,
         foreground: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let store = store.get().store.clone();
-        let future = delete_all(self.search.clone(), store, job_id, propagation(foreground));
+        let store = store.get().store(py)?;
+        let future = delete_all(self.search(py)?, store, job_id, propagation(foreground));
         runtime::call(py, true, future)
     }
 }

@@ -85,9 +85,21 @@ impl StoredRecordPy {
 }
 
 /// The job records of one namespace, one ConfigMap per job.
+///
+/// The object keeps its `KubeClient` rather than a Rust store, so that each call uses the
+/// client of the calling process, which a child created by `fork()` connects again.
 #[pyclass(frozen, name = "JobStore", module = "elb_py._native")]
 pub(crate) struct JobStorePy {
-    pub(crate) store: JobStore,
+    kube: Py<KubeClientPy>,
+    namespace: String,
+}
+
+impl JobStorePy {
+    /// Returns the store on the Kubernetes client of the calling process.
+    pub(crate) fn store(&self, py: Python<'_>) -> PyResult<JobStore> {
+        let client = self.kube.get().client(py)?;
+        JobStore::new(client, &self.namespace).map_err(|e| errors::to_pyerr(py, &e))
+    }
 }
 
 async fn create(store: JobStore, record: JobRecord) -> elb_core::Result<StoredRecordPy> {
@@ -199,15 +211,18 @@ async fn delete(store: JobStore, job_id: String) -> elb_core::Result<()> {
 impl JobStorePy {
     #[new]
     fn new(py: Python<'_>, client: &Bound<'_, KubeClientPy>, namespace: &str) -> PyResult<Self> {
-        let store = JobStore::new(client.get().client.clone(), namespace)
+        let store = JobStore::new(client.get().client(py)?, namespace)
             .map_err(|e| errors::to_pyerr(py, &e))?;
-        Ok(Self { store })
+        Ok(Self {
+            kube: client.clone().unbind(),
+            namespace: store.namespace().to_owned(),
+        })
     }
 
     /// The namespace of the records.
     #[getter]
     fn namespace(&self) -> String {
-        self.store.namespace().to_owned()
+        self.namespace.clone()
     }
 
     /// Creates a record from a dict.
@@ -217,7 +232,7 @@ impl JobStorePy {
         record: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let record = parse_record(record)?;
-        runtime::call(py, false, create(self.store.clone(), record))
+        runtime::call(py, false, create(self.store(py)?, record))
     }
 
     fn create_async<'py>(
@@ -226,23 +241,23 @@ impl JobStorePy {
         record: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let record = parse_record(record)?;
-        runtime::call(py, true, create(self.store.clone(), record))
+        runtime::call(py, true, create(self.store(py)?, record))
     }
 
     /// Reads a record.
     fn get<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, false, get(self.store.clone(), job_id))
+        runtime::call(py, false, get(self.store(py)?, job_id))
     }
 
     fn get_async<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, true, get(self.store.clone(), job_id))
+        runtime::call(py, true, get(self.store(py)?, job_id))
     }
 
     /// Lists the records, all of them or those with `status`.
     #[pyo3(signature = (status = None))]
     fn list<'py>(&self, py: Python<'py>, status: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
         let status = status.map(|text| parse_status(py, text)).transpose()?;
-        runtime::call(py, false, list(self.store.clone(), status))
+        runtime::call(py, false, list(self.store(py)?, status))
     }
 
     #[pyo3(signature = (status = None))]
@@ -252,7 +267,7 @@ impl JobStorePy {
         status: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let status = status.map(|text| parse_status(py, text)).transpose()?;
-        runtime::call(py, true, list(self.store.clone(), status))
+        runtime::call(py, true, list(self.store(py)?, status))
     }
 
     /// Writes a record back, provided no other writer changed it since it was read.
@@ -262,7 +277,7 @@ impl JobStorePy {
         stored: &Bound<'py, StoredRecordPy>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let stored = stored.get().stored.clone();
-        runtime::call(py, false, update(self.store.clone(), stored))
+        runtime::call(py, false, update(self.store(py)?, stored))
     }
 
     fn update_async<'py>(
@@ -271,7 +286,7 @@ impl JobStorePy {
         stored: &Bound<'py, StoredRecordPy>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let stored = stored.get().stored.clone();
-        runtime::call(py, true, update(self.store.clone(), stored))
+        runtime::call(py, true, update(self.store(py)?, stored))
     }
 
     /// Reads the record, calls `change` with it as a dict and writes the result back,
@@ -282,7 +297,7 @@ impl JobStorePy {
         job_id: String,
         change: Py<PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, false, update_with(self.store.clone(), job_id, change))
+        runtime::call(py, false, update_with(self.store(py)?, job_id, change))
     }
 
     fn update_with_async<'py>(
@@ -291,15 +306,15 @@ impl JobStorePy {
         job_id: String,
         change: Py<PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, true, update_with(self.store.clone(), job_id, change))
+        runtime::call(py, true, update_with(self.store(py)?, job_id, change))
     }
 
     /// Deletes a record; deleting a missing record succeeds.
     fn delete<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, false, delete(self.store.clone(), job_id))
+        runtime::call(py, false, delete(self.store(py)?, job_id))
     }
 
     fn delete_async<'py>(&self, py: Python<'py>, job_id: String) -> PyResult<Bound<'py, PyAny>> {
-        runtime::call(py, true, delete(self.store.clone(), job_id))
+        runtime::call(py, true, delete(self.store(py)?, job_id))
     }
 }

@@ -205,7 +205,7 @@ impl BlobStorePy {
             check,
         )?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         let prefix = prefix.unwrap_or_default();
         runtime::block_on(py, upload_dir(store, local_dir, container, prefix, args))
     }
@@ -237,7 +237,7 @@ impl BlobStorePy {
             check,
         )?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         let prefix = prefix.unwrap_or_default();
         runtime::spawn_awaitable(py, upload_dir(store, local_dir, container, prefix, args))
     }
@@ -269,7 +269,7 @@ impl BlobStorePy {
             check,
         )?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(
             py,
             download_prefix(store, container, prefix, local_dir, args),
@@ -303,7 +303,7 @@ impl BlobStorePy {
             check,
         )?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(
             py,
             download_prefix(store, container, prefix, local_dir, args),
@@ -312,7 +312,7 @@ impl BlobStorePy {
 
     fn delete_prefix(&self, py: Python<'_>, container: String, prefix: String) -> PyResult<usize> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(
             py,
             async move { store.delete_prefix(&container, &prefix).await },
@@ -326,7 +326,7 @@ impl BlobStorePy {
         prefix: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(
             py,
             async move { store.delete_prefix(&container, &prefix).await },

@@ -140,7 +140,7 @@ impl BlobStorePy {
         let options = zip_options(py, include, exclude, deflate, progress)?;
         let target = zip_target(output)?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::block_on(py, zip_prefix(store, container, prefix, options, target))
     }
 
@@ -160,7 +160,7 @@ impl BlobStorePy {
         let options = zip_options(py, include, exclude, deflate, progress)?;
         let target = zip_target(output)?;
         logging::refresh_level(py);
-        let store = self.store.clone();
+        let store = self.store(py)?;
         runtime::spawn_awaitable(py, zip_prefix(store, container, prefix, options, target))
     }
 }
