@@ -6,6 +6,11 @@ which only block. The plain name blocks the calling thread with the GIL released
 threads (such as FastAPI's thread pool) run operations in parallel. The same name with an
 ``_async`` suffix returns an awaitable for asyncio, and cancelling it aborts the operation. Rust log events reach the standard ``logging`` module under the ``elb``
 logger.
+
+Objects stay usable in a child created by ``os.fork()`` after the parent used them, as under
+gunicorn ``--preload`` or multiprocessing's ``fork`` start method: the child starts its own
+runtime and, on an object's first call there, builds new clients, so it shares no connection
+or cached token with the parent.
 """
 
 from __future__ import annotations
