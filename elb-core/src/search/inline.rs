@@ -60,9 +60,13 @@ pub struct InlineSubmission {
 ///
 /// # Cancel safety
 ///
-/// Not cancel safe: dropping the future after the upload and before the record is created
-/// leaves the queries blob without a record, and a new submission with the same job id
-/// then fails with [`ErrorKind::AlreadyExists`].
+/// The submission runs on a task of its own, so dropping the future does not stop it
+/// halfway: the task still creates the record, or deletes the uploaded blob when the record
+/// cannot be created. The caller then learns the outcome only from the job store.
+///
+/// # Panics
+///
+/// Panics when called outside a tokio runtime.
 pub async fn submit_inline(
     blobs: &BlobStore,
     jobs: &JobStore,
@@ -74,9 +78,15 @@ pub async fn submit_inline(
         job_id = %record.job_id,
         k8s.namespace = %jobs.namespace()
     );
-    submit_inline_inner(blobs, jobs, record, fasta.into())
-        .instrument(span)
-        .await
+    let blobs = blobs.clone();
+    let jobs = jobs.clone();
+    let fasta = fasta.into();
+    let task = tokio::spawn(
+        async move { submit_inline_inner(&blobs, &jobs, record, fasta).await }.instrument(span),
+    );
+    task.await.map_err(|error| {
+        Error::new(ErrorKind::Service, "the inline submission task failed").with_source(error)
+    })?
 }
 
 async fn submit_inline_inner(

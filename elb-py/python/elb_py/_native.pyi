@@ -322,7 +322,7 @@ class BlobStore:
         block_size: int | None = None,
         concurrency: int | None = None,
         put_md5: bool = True,
-        checksum: Literal["md5", "crc64", "none"] = "md5",
+        checksum: Literal["auto", "md5", "crc64", "none"] = "auto",
     ) -> dict[str, Any]:
         """Upload a file in parallel blocks, storing its MD5.
 
@@ -337,8 +337,11 @@ class BlobStore:
             put_md5: Whether to store the content's MD5 on the blob, so downloads can verify
                 it.
             checksum: The checksum sent with every request body, which the service checks:
-                ``"md5"`` (``Content-MD5``), ``"crc64"`` (``x-ms-content-crc64``, which
-                Azurite 3.35 rejects) or ``"none"``.
+                ``"auto"`` (``x-ms-content-crc64``, and ``Content-MD5`` once the service has
+                rejected that header, as Azurite 3.35 does unless started with ``--loose``.
+                The switch logs one warning and lasts for the store's lifetime),
+                ``"md5"`` (``Content-MD5``), ``"crc64"`` (``x-ms-content-crc64`` only) or
+                ``"none"``.
 
         Returns:
             ``{"bytes", "blocks", "etag", "content_md5"}``; ``blocks`` is 0 for one request.
@@ -346,7 +349,8 @@ class BlobStore:
         Raises:
             NotFoundError: The file or container does not exist.
             AlreadyExistsError: ``overwrite`` is off and the blob exists.
-            InvalidInputError: An unknown ``checksum``, or a zero size or concurrency.
+            InvalidInputError: An unknown ``checksum``, a zero size or concurrency, or
+                ``checksum="crc64"`` on a service that rejects ``x-ms-content-crc64``.
         """
 
     def upload_file_async(
@@ -360,7 +364,7 @@ class BlobStore:
         block_size: int | None = None,
         concurrency: int | None = None,
         put_md5: bool = True,
-        checksum: Literal["md5", "crc64", "none"] = "md5",
+        checksum: Literal["auto", "md5", "crc64", "none"] = "auto",
     ) -> Awaitable[dict[str, Any]]:
         """Awaitable form of :meth:`upload_file`."""
 
@@ -373,7 +377,7 @@ class BlobStore:
         overwrite: bool = True,
         content_type: str | None = None,
         put_md5: bool = True,
-        checksum: Literal["md5", "crc64", "none"] = "md5",
+        checksum: Literal["auto", "md5", "crc64", "none"] = "auto",
     ) -> dict[str, Any]:
         """Upload bytes to a blob, in one request or in parallel blocks.
 
@@ -397,7 +401,7 @@ class BlobStore:
         overwrite: bool = True,
         content_type: str | None = None,
         put_md5: bool = True,
-        checksum: Literal["md5", "crc64", "none"] = "md5",
+        checksum: Literal["auto", "md5", "crc64", "none"] = "auto",
     ) -> Awaitable[dict[str, Any]]:
         """Awaitable form of :meth:`upload_bytes`."""
 
@@ -1165,8 +1169,8 @@ def submit_inline(
 def submit_inline_async(
     blobs: BlobStore, jobs: JobStore, record: Mapping[str, Any], fasta: str | bytes
 ) -> Awaitable[dict[str, Any]]:
-    """Awaitable form of :func:`submit_inline`. Cancelling it after the upload can leave the
-    queries blob without a record."""
+    """Awaitable form of :func:`submit_inline`. Cancelling it does not stop a submission
+    already under way: the record is still created, or the uploaded queries deleted."""
 
 def validate_fasta(fasta: str | bytes) -> dict[str, int]:
     """Check that ``fasta`` looks like FASTA: not blank, starting with ``>``, no NUL byte.

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use elb_core::ErrorKind;
-use elb_core::blob::BlobStore;
+use elb_core::blob::{BlobOptions, BlobStore};
 use elb_core::k8s::store::{JobMode, JobRecord, JobStore, MAX_CONFIG_MAP_DATA, RECORD_KEY};
 use elb_core::k8s::{KubeconfigSource, connect_kubeconfig};
 use elb_core::search::{QUERIES_CONTAINER, query_blob_name, submit_inline};
 use elb_test_servers::azurite::{Azurite, repo_root};
+use elb_test_servers::fault::{Fault, FaultProxy, FaultRule, Matcher, ProxyOptions};
 use elb_test_servers::kube::KubeApiServer;
 use elb_test_servers::tls::TestCa;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -20,7 +23,7 @@ const NAMESPACE: &str = "default";
 
 /// Azurite with a `queries` container, and the test API server with a job store client.
 struct Setup {
-    _azurite: Azurite,
+    azurite: Azurite,
     _ca: TestCa,
     _server: KubeApiServer,
     blobs: BlobStore,
@@ -50,7 +53,7 @@ async fn setup() -> Setup {
         .await
         .expect("client for the test API server");
     Setup {
-        _azurite: azurite,
+        azurite,
         _ca: ca,
         _server: server,
         blobs,
@@ -219,4 +222,62 @@ async fn failed_record_removes_uploaded_queries() {
     assert!(!exists, "the uploaded queries blob was left behind");
     let kept = setup.jobs.get("9abcdef0").await.unwrap().record;
     assert_eq!(kept.mode, JobMode::A);
+}
+
+#[tokio::test]
+async fn dropped_submission_still_completes() {
+    let setup = setup().await;
+    let proxy = FaultProxy::start(
+        &format!("http://127.0.0.1:{}", setup.azurite.port()),
+        ProxyOptions::default(),
+    )
+    .await
+    .unwrap();
+    // The upload of the queries is held long enough for the caller to give up during it.
+    proxy.add_rule(FaultRule::new(
+        Matcher::any()
+            .method(http::Method::PUT)
+            .path_contains("/queries/0badcafe.fa"),
+        Fault::Stall(Duration::from_millis(800)),
+    ));
+    let endpoint = format!("{}/{}", proxy.url(), setup.azurite.account_name());
+    let proxied = shared_key_store(
+        &setup.azurite,
+        &endpoint,
+        BlobOptions {
+            retry: crate::blob_support::short_retries(),
+            ..BlobOptions::default()
+        },
+    );
+    let fasta = b">q1\nACGTACGT\n".to_vec();
+
+    let submission = submit_inline(&proxied, &setup.jobs, record("0badcafe"), fasta.clone());
+    let outcome = tokio::time::timeout(Duration::from_millis(200), submission).await;
+    assert!(
+        outcome.is_err(),
+        "the submission finished before the caller gave up"
+    );
+
+    // The dropped submission goes on in the background and creates the record.
+    let mut stored = None;
+    for _ in 0..100 {
+        match setup.jobs.get("0badcafe").await {
+            Ok(found) => {
+                stored = Some(found.record);
+                break;
+            }
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("reading the record failed: {error}"),
+        }
+    }
+    let stored = stored.expect("record created after the caller dropped the submission");
+    assert_eq!(stored.mode, JobMode::B);
+    let (queries, _) = setup
+        .blobs
+        .download_bytes(QUERIES_CONTAINER, "0badcafe.fa", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(queries.as_ref(), fasta.as_slice());
 }
