@@ -53,6 +53,10 @@ pub struct AzuriteOptions {
     /// A fixed port on 127.0.0.1; `None` picks a free port and retries with another one when
     /// a different process takes it first.
     pub port: Option<u16>,
+    /// Further command-line arguments, added after the ones the launcher sets, such as
+    /// `--loose`, which makes Azurite accept headers it does not implement (among them
+    /// `x-ms-content-crc64`) instead of returning `500 FeatureNotSupported`.
+    pub extra_args: Vec<String>,
 }
 
 impl Default for AzuriteOptions {
@@ -61,6 +65,7 @@ impl Default for AzuriteOptions {
             bin: None,
             start_timeout: Duration::from_secs(20),
             port: None,
+            extra_args: Vec::new(),
         }
     }
 }

@@ -58,6 +58,7 @@ pub(super) async fn start_once(
     if let AzuriteMode::HttpsOAuth(_) = mode {
         command.arg("--oauth").arg("basic");
     }
+    command.args(&options.extra_args);
 
     let child = command.spawn().map_err(|error| {
         std::io::Error::new(

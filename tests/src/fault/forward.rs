@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt, TryStreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, header};
 use http_body_util::combinators::BoxBody;
@@ -54,22 +54,24 @@ pub(crate) async fn handle(
     state.requests_seen.fetch_add(1, Ordering::SeqCst);
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
-    let fault = state
-        .rules
-        .lock()
-        .expect("rule lock")
-        .decide(request.method(), &path, &query);
+    let fault = state.rules.lock().expect("rule lock").decide(
+        request.method(),
+        &path,
+        &query,
+        request.headers(),
+    );
     if fault.is_some() {
         state.faults_injected.fetch_add(1, Ordering::SeqCst);
     }
     tracing::debug!(method = %request.method(), %path, ?fault, "fault proxy request");
 
     match fault {
-        None => forward(state, request).await,
+        None => forward(state, request, false).await,
         Some(Fault::Stall(duration)) => {
             tokio::time::sleep(duration).await;
-            forward(state, request).await
+            forward(state, request, false).await
         }
+        Some(Fault::CorruptRequestBody) => forward(state, request, true).await,
         Some(Fault::Status {
             status,
             error_code,
@@ -86,22 +88,29 @@ pub(crate) async fn handle(
             ))
         }
         Some(Fault::ResetMidBody) => {
-            let response = forward(state, request).await?;
+            let response = forward(state, request, false).await?;
             cut_body(response, Some(reset)).await
         }
         Some(Fault::TruncatedBody) => {
-            let response = forward(state, request).await?;
+            let response = forward(state, request, false).await?;
             cut_body(response, None).await
         }
     }
 }
 
-/// Forwards the request upstream, streaming both bodies; an unreachable upstream gives 502.
+/// Forwards the request upstream, streaming both bodies, with the first byte of the request
+/// body inverted when `corrupt` is set. An unreachable upstream gives 502.
 async fn forward(
     state: &ProxyState,
     request: Request<Incoming>,
+    corrupt: bool,
 ) -> io::Result<Response<ProxyBody>> {
     let (parts, body) = request.into_parts();
+    let body = if corrupt {
+        reqwest::Body::wrap_stream(invert_first_byte(body))
+    } else {
+        reqwest::Body::wrap(body)
+    };
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -117,7 +126,7 @@ async fn forward(
         .client
         .request(parts.method, &url)
         .headers(headers)
-        .body(reqwest::Body::wrap(body))
+        .body(body)
         .send()
         .await;
     let upstream = match upstream {
@@ -138,6 +147,21 @@ async fn forward(
     let stream = upstream.bytes_stream().map_err(io::Error::other);
     let body = BodyExt::boxed(StreamBody::new(stream.map_ok(Frame::data)));
     response.body(body).map_err(io::Error::other)
+}
+
+/// Streams a request body with its first byte inverted. The `Content-Length` header, which
+/// is forwarded, keeps the length the same.
+fn invert_first_byte(body: Incoming) -> impl Stream<Item = Result<Bytes, hyper::Error>> {
+    let mut inverted = false;
+    body.into_data_stream().map_ok(move |chunk| {
+        if inverted || chunk.is_empty() {
+            return chunk;
+        }
+        inverted = true;
+        let mut copy = BytesMut::from(&chunk[..]);
+        copy[0] ^= 0xff;
+        copy.freeze()
+    })
 }
 
 /// Keeps about half of a response body and then ends the stream with an error, which makes

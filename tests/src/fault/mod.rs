@@ -1,6 +1,6 @@
 //! A reverse proxy on 127.0.0.1 that forwards requests to one upstream server and injects
 //! faults into the requests its rules select: error statuses, connection resets, truncated
-//! bodies and stalls.
+//! bodies, stalls and damaged request bodies.
 //!
 //! Rules are added and cleared while the proxy runs. Request and response bodies stream
 //! through without being held whole, so uploads of hundreds of MiB pass unchanged. The proxy

@@ -30,6 +30,10 @@ pub enum Fault {
     Stall(Duration),
     /// Resets the TCP connection without forwarding the request or sending a response.
     ResetBeforeResponse,
+    /// Forwards the request with the first byte of its body inverted and every header,
+    /// `Content-Length` and checksums included, unchanged, as if the body was damaged on the
+    /// way. An empty body passes unchanged.
+    CorruptRequestBody,
 }
 
 impl Fault {
@@ -75,6 +79,7 @@ pub struct Matcher {
     method: Option<http::Method>,
     path_contains: Option<String>,
     query_contains: Option<String>,
+    header_present: Option<http::HeaderName>,
     selection: Selection,
 }
 
@@ -85,6 +90,7 @@ impl Matcher {
             method: None,
             path_contains: None,
             query_contains: None,
+            header_present: None,
             selection: Selection::Every,
         }
     }
@@ -107,6 +113,18 @@ impl Matcher {
         self
     }
 
+    /// Keeps only requests that carry the header `name`, such as `x-ms-content-crc64`.
+    ///
+    /// # Panics
+    ///
+    /// Panics when `name` is not a valid header name.
+    pub fn header_present(mut self, name: &str) -> Self {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .unwrap_or_else(|_| panic!("Matcher::header_present got an invalid name {name:?}"));
+        self.header_present = Some(name);
+        self
+    }
+
     /// Selects only the `n`th matching request, counting from 1.
     ///
     /// # Panics
@@ -118,7 +136,8 @@ impl Matcher {
         self
     }
 
-    /// Selects the first `n` matching requests.
+    /// Selects the first `n` matching requests. With `n` = 0 the rule selects nothing and
+    /// only counts the requests that pass its filters ([`RuleHandle::requests_matched`]).
     pub fn first(mut self, n: u64) -> Self {
         self.selection = Selection::FirstN(n);
         self
@@ -142,7 +161,13 @@ impl Matcher {
         self
     }
 
-    fn passes_filters(&self, method: &http::Method, path: &str, query: &str) -> bool {
+    fn passes_filters(
+        &self,
+        method: &http::Method,
+        path: &str,
+        query: &str,
+        headers: &http::HeaderMap,
+    ) -> bool {
         let method_ok = self
             .method
             .as_ref()
@@ -155,7 +180,11 @@ impl Matcher {
             .query_contains
             .as_deref()
             .is_none_or(|text| query.contains(text));
-        method_ok && path_ok && query_ok
+        let header_ok = self
+            .header_present
+            .as_ref()
+            .is_none_or(|name| headers.contains_key(name));
+        method_ok && path_ok && query_ok && header_ok
     }
 
     /// Decides whether the match at 1-based `position` is selected.
@@ -234,9 +263,10 @@ impl RuleSet {
         method: &http::Method,
         path: &str,
         query: &str,
+        headers: &http::HeaderMap,
     ) -> Option<Fault> {
         for (rule, counters) in &mut self.rules {
-            if !rule.matcher.passes_filters(method, path, query) {
+            if !rule.matcher.passes_filters(method, path, query, headers) {
                 continue;
             }
             let position = counters.matched.fetch_add(1, Ordering::SeqCst) + 1;
@@ -252,11 +282,15 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::Method;
+    use http::{HeaderMap, HeaderValue, Method};
 
     fn decide_many(rules: &mut RuleSet, count: usize) -> Vec<bool> {
         (0..count)
-            .map(|_| rules.decide(&Method::GET, "/a/b", "").is_some())
+            .map(|_| {
+                rules
+                    .decide(&Method::GET, "/a/b", "", &HeaderMap::new())
+                    .is_some()
+            })
             .collect()
     }
 
@@ -301,10 +335,36 @@ mod tests {
             (Method::PUT, "/acct/c/blob", "", false),
         ];
         for (method, path, query, expected) in cases {
-            let selected = rules.decide(&method, path, query).is_some();
+            let selected = rules
+                .decide(&method, path, query, &HeaderMap::new())
+                .is_some();
             assert_eq!(selected, expected, "{method} {path}?{query}");
         }
         assert_eq!(handle.requests_matched(), 2);
+    }
+
+    #[test]
+    fn header_filter_and_counting_rule() {
+        let mut rules = RuleSet::default();
+        let counter = rules.add(FaultRule::new(
+            Matcher::any().header_present("x-ms-content-crc64").first(0),
+            Fault::internal_error(),
+        ));
+        let mut with_crc = HeaderMap::new();
+        with_crc.insert(
+            "x-ms-content-crc64",
+            HeaderValue::from_static("AAAAAAAAAAA="),
+        );
+        let mut with_md5 = HeaderMap::new();
+        with_md5.insert(
+            "content-md5",
+            HeaderValue::from_static("AAAAAAAAAAAAAAAAAAAAAA=="),
+        );
+        assert_eq!(rules.decide(&Method::PUT, "/a/b", "", &with_crc), None);
+        assert_eq!(rules.decide(&Method::PUT, "/a/b", "", &with_md5), None);
+        assert_eq!(rules.decide(&Method::PUT, "/a/b", "", &with_crc), None);
+        assert_eq!(counter.requests_matched(), 2);
+        assert_eq!(counter.faults_injected(), 0);
     }
 
     #[test]
@@ -333,11 +393,11 @@ mod tests {
         ));
         let second = rules.add(FaultRule::new(Matcher::any(), Fault::server_busy(1)));
         assert_eq!(
-            rules.decide(&Method::GET, "/", ""),
+            rules.decide(&Method::GET, "/", "", &HeaderMap::new()),
             Some(Fault::internal_error())
         );
         assert_eq!(
-            rules.decide(&Method::GET, "/", ""),
+            rules.decide(&Method::GET, "/", "", &HeaderMap::new()),
             Some(Fault::server_busy(1))
         );
         assert_eq!(second.requests_matched(), 1);
@@ -348,7 +408,7 @@ mod tests {
         let mut rules = RuleSet::default();
         rules.add(FaultRule::new(Matcher::any(), Fault::internal_error()));
         rules.clear();
-        assert_eq!(rules.decide(&Method::GET, "/", ""), None);
+        assert_eq!(rules.decide(&Method::GET, "/", "", &HeaderMap::new()), None);
     }
 
     #[test]

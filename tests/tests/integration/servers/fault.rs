@@ -309,6 +309,45 @@ async fn truncated_body_ends_short() {
 }
 
 #[tokio::test]
+async fn corrupt_request_body_inverts_first_byte() {
+    let upstream = upstream().await;
+    let proxy = FaultProxy::start(&upstream.url(), ProxyOptions::default())
+        .await
+        .unwrap();
+    let rule = proxy.add_rule(FaultRule::new(
+        Matcher::any()
+            .method(Method::PUT)
+            .header_present("content-md5"),
+        Fault::CorruptRequestBody,
+    ));
+    let client = client();
+
+    let damaged = client
+        .put(format!("{}/echo", proxy.url()))
+        .header("content-md5", "checked upstream")
+        .body(payload())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(damaged.status(), 200);
+    let body = damaged.bytes().await.unwrap();
+    assert_eq!(body.len(), BODY_LEN);
+    assert_eq!(body[0], !payload()[0]);
+    assert!(body[1..] == payload()[1..]);
+
+    // A request without the header passes the proxy unchanged.
+    let intact = client
+        .put(format!("{}/echo", proxy.url()))
+        .body(payload())
+        .send()
+        .await
+        .unwrap();
+    assert!(intact.bytes().await.unwrap()[..] == payload()[..]);
+    assert_eq!(rule.requests_matched(), 1);
+    assert_eq!(rule.faults_injected(), 1);
+}
+
+#[tokio::test]
 async fn reset_before_response_fails_the_send() {
     let upstream = upstream().await;
     let proxy = FaultProxy::start(&upstream.url(), ProxyOptions::default())
