@@ -245,7 +245,9 @@ fn method_section(page: &mut String) {
          (`unshare --net`), so nothing reaches another host.",
         "elb runs at the library defaults (`TreeOptions::default()`): 4 MiB blocks and ranges, \
          32 requests in flight across files, the whole-content MD5 computed and stored on \
-         upload and checked on download, and an MD5 transactional checksum on every block.",
+         upload and checked on download, and the automatic transactional checksum on every \
+         block: CRC-64, which Azurite rejects, so after the first block elb sends MD5 there \
+         and CRC-64 to the in-memory endpoint.",
         "azcopy tuned: `AZCOPY_CONCURRENCY_VALUE=32`, `--block-size-mb=8`, \
          `--check-length=false`, `--log-level=ERROR`, and an open pipe as stdin. At its \
          defaults, stdin is `/dev/null` as in ElasticBLAST, and azcopy 10.32.2 then spins one \

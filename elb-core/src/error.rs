@@ -137,6 +137,14 @@ impl Error {
         self
     }
 
+    /// Replaces the kind and message, keeping the target, status, code, requested delay
+    /// and cause.
+    pub(crate) fn reclassify(mut self, kind: ErrorKind, message: impl Into<String>) -> Self {
+        self.kind = kind;
+        self.message = message.into();
+        self
+    }
+
     /// Returns what the caller does next about this error.
     pub fn kind(&self) -> ErrorKind {
         self.kind

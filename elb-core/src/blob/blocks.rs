@@ -79,13 +79,15 @@ impl BlobStore {
             }
 
             let id = ids.id(index);
-            let checksum_kind = options.transactional_checksum;
+            let requested = options.transactional_checksum;
             if index == 0 {
-                let (data, checksum) = block_checksum(data, checksum_kind).await?;
-                let request = self.put_block_request(container, name, &id, data, checksum);
+                let applied = self.resolve_checksum(requested);
+                let (data, checksum) = block_checksum(data, applied).await?;
+                let mut request = self.put_block_request(container, name, &id, data, checksum);
                 // The first block goes alone, so a broken list of uncommitted blocks is
-                // found and repaired before the other blocks start.
-                if let Some(condition) = self.put_first_block(&request, options).await? {
+                // found and repaired, and a rejected CRC-64 header switched to MD5, before
+                // the other blocks start.
+                if let Some(condition) = self.put_first_block(&mut request, options).await? {
                     commit_condition = Some(condition);
                 }
                 reclaim(&pool, request.body);
@@ -97,9 +99,13 @@ impl BlobStore {
                 let pool = pool.clone();
                 let (container, name) = (container.to_owned(), name.to_owned());
                 tasks.spawn(async move {
-                    let (data, checksum) = block_checksum(data, checksum_kind).await?;
-                    let request = store.put_block_request(&container, &name, &id, data, checksum);
-                    store.send(&request).await?;
+                    let applied = store.resolve_checksum(requested);
+                    let (data, checksum) = block_checksum(data, applied).await?;
+                    let mut request =
+                        store.put_block_request(&container, &name, &id, data, checksum);
+                    store
+                        .send_with_checksum(&mut request, requested, None)
+                        .await?;
                     reclaim(&pool, request.body);
                     Ok(())
                 });
@@ -159,12 +165,16 @@ impl BlobStore {
 
     /// Stages the first block, repairing a blob whose uncommitted blocks have ids of another
     /// length (`400 InvalidBlobOrBlock`) once; returns the commit condition the repair needs.
+    ///
+    /// `request` keeps the checksum header it was last sent with, which is `Content-MD5`
+    /// after a rejected CRC-64.
     async fn put_first_block(
         &self,
-        request: &BlobRequest,
+        request: &mut BlobRequest,
         options: &UploadOptions,
     ) -> Result<Option<(&'static str, String)>> {
-        match self.send(request).await {
+        let requested = options.transactional_checksum;
+        match self.send_with_checksum(request, requested, None).await {
             Ok(_) => Ok(None),
             Err(error) if error.code() == Some("InvalidBlobOrBlock") => {
                 let container = request.container.as_deref().unwrap_or_default();
@@ -227,18 +237,23 @@ impl BlobStore {
         if let Some(digest) = &digest {
             request = request.header("x-ms-blob-content-md5", encode_md5(digest));
         }
-        if let Some((header, value)) = options.transactional_checksum.header(&body) {
+        let requested = options.transactional_checksum;
+        if let Some((header, value)) = self.resolve_checksum(requested).header(&body) {
             request = request.header(header, value);
         }
         if let Some((header, value)) = condition {
             request = request.header(header, value);
         }
-        let response = self.send(&request.body(body)).await?;
+        let mut request = request.body(body);
+        let response = self
+            .send_with_checksum(&mut request, requested, None)
+            .await?;
         Ok(response.header("etag").unwrap_or("").to_owned())
     }
 }
 
-/// Computes a block's transactional checksum header off the async threads.
+/// Computes a block's transactional checksum header off the async threads. `checksum` is
+/// already resolved, so it is not `Auto`.
 async fn block_checksum(
     data: Bytes,
     checksum: TransactionalChecksum,

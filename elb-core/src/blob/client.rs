@@ -1,6 +1,7 @@
 //! The store handle: one account, one authorization, one HTTP client.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use url::Url;
@@ -42,7 +43,8 @@ impl Default for BlobOptions {
 
 /// A handle on one storage account: the account URL, its authorization and one HTTP client.
 ///
-/// Cloning is cheap and clones share the connection pool and the token cache.
+/// Cloning is cheap. Clones share the connection pool, the token cache, and whether the
+/// service rejected CRC-64 request checksums.
 ///
 /// Requests go through reqwest directly rather than the `azure_storage_blob` 1.1 clients.
 /// Shared Key signs the final headers of each request, and that crate has no Shared Key
@@ -59,6 +61,9 @@ pub(crate) struct StoreInner {
     pub(crate) account_url: BlobUrl,
     pub(crate) authorizer: Authorizer,
     pub(crate) options: BlobOptions,
+    /// Whether the service rejected `x-ms-content-crc64`, so that
+    /// [`TransactionalChecksum::Auto`](super::TransactionalChecksum::Auto) sends MD5.
+    pub(crate) crc64_rejected: AtomicBool,
 }
 
 impl BlobStore {
@@ -110,6 +115,7 @@ impl BlobStore {
                 account_url: url.clone(),
                 authorizer,
                 options,
+                crc64_rejected: AtomicBool::new(false),
             }),
         })
     }

@@ -6,8 +6,9 @@
 //!
 //! - Uploads ([`BlobStore::upload_file`], [`BlobStore::upload_bytes`],
 //!   [`BlobStore::upload_reader`]) send small content in one `Put Blob` and stage larger
-//!   content as parallel blocks committed by one `Put Block List`. Each block carries a
-//!   transactional checksum, and the whole content's MD5 is stored on the blob.
+//!   content as parallel blocks committed by one `Put Block List`. Each request body carries
+//!   a transactional checksum ([`TransactionalChecksum`]: CRC-64 by default, MD5 where the
+//!   service rejects CRC-64), and the whole content's MD5 is stored on the blob.
 //! - Downloads ([`BlobStore::download_file`], [`BlobStore::download_bytes`],
 //!   [`BlobStore::download_to_writer`]) read parallel ranges pinned to the first response's
 //!   ETag and verify the stored MD5. A file download writes a temporary file next to the
@@ -71,6 +72,7 @@ mod request;
 mod retry;
 mod source;
 mod status;
+mod transactional;
 mod upload;
 
 pub use auth::{AccountSas, BlobAuth, STORAGE_SCOPE};

@@ -303,6 +303,11 @@ impl BlobStore {
 }
 
 fn is_retryable(error: &Error) -> bool {
+    // Azurite 3.35 returns 500 FeatureNotSupported for a header it does not implement, and
+    // no retry changes that.
+    if error.code() == Some("FeatureNotSupported") {
+        return false;
+    }
     match error.status() {
         Some(status) => is_retryable_status(status),
         None => matches!(error.kind(), ErrorKind::Transport | ErrorKind::TimedOut),

@@ -9,7 +9,7 @@ use http::Method;
 use tokio::io::AsyncRead;
 use tracing::Instrument;
 
-use super::checksum::{TransactionalChecksum, encode_md5};
+use super::checksum::{MD5_HEADER, TransactionalChecksum, encode_md5};
 use super::client::{BlobStore, describe};
 use super::plan::{MIB, block_size_for, content_type_for};
 use super::request::BlobRequest;
@@ -39,9 +39,11 @@ pub struct UploadOptions {
     /// The stored content type; `None` chooses one by the name's extension.
     pub content_type: Option<String>,
     /// Whether to compute the whole content's MD5 and store it on the blob
-    /// (`x-ms-blob-content-md5`), so downloads can verify it.
+    /// (`x-ms-blob-content-md5`), so downloads can verify it. On by default.
     pub put_md5: bool,
-    /// The checksum sent with every request body.
+    /// The checksum sent with every request body, which the service checks before it
+    /// stores the body. The default, [`TransactionalChecksum::Auto`], sends CRC-64 and
+    /// switches the store to MD5 when the service rejects CRC-64.
     pub transactional_checksum: TransactionalChecksum,
 }
 
@@ -54,7 +56,7 @@ impl Default for UploadOptions {
             overwrite: true,
             content_type: None,
             put_md5: true,
-            transactional_checksum: TransactionalChecksum::Md5,
+            transactional_checksum: TransactionalChecksum::Auto,
         }
     }
 }
@@ -250,8 +252,9 @@ impl BlobStore {
         data: Bytes,
         options: &UploadOptions,
     ) -> Result<UploadReport> {
+        let requested = options.transactional_checksum;
         let (data, digest, checksum) =
-            hash_block(data, options.put_md5, options.transactional_checksum).await?;
+            hash_block(data, options.put_md5, self.resolve_checksum(requested)).await?;
         let mut request = BlobRequest::new("put blob", Method::PUT)
             .blob(container, name)
             .header("x-ms-blob-type", "BlockBlob")
@@ -266,7 +269,11 @@ impl BlobStore {
             request = request.header("if-none-match", "*");
         }
         let bytes = data.len() as u64;
-        let response = self.send(&request.body(data)).await?;
+        let mut request = request.body(data);
+        // The whole content's MD5 is also the body's MD5, for a fallback from CRC-64.
+        let response = self
+            .send_with_checksum(&mut request, requested, digest)
+            .await?;
         Ok(UploadReport {
             bytes,
             blocks: 0,
@@ -283,7 +290,8 @@ pub(crate) fn content_type(name: &str, options: &UploadOptions) -> String {
         .unwrap_or_else(|| content_type_for(name).to_owned())
 }
 
-/// Hashes a whole small body off the async threads.
+/// Hashes a whole small body off the async threads. `checksum` is already resolved, so it
+/// is not `Auto`.
 async fn hash_block(
     data: Bytes,
     whole_md5: bool,
@@ -293,9 +301,7 @@ async fn hash_block(
         let digest = whole_md5.then(|| super::checksum::md5_digest(&data));
         let header = match (checksum, digest) {
             // The whole content's MD5 is also the body's MD5: compute it once.
-            (TransactionalChecksum::Md5, Some(digest)) => {
-                Some(("content-md5", encode_md5(&digest)))
-            }
+            (TransactionalChecksum::Md5, Some(digest)) => Some((MD5_HEADER, encode_md5(&digest))),
             (checksum, _) => checksum.header(&data),
         };
         (data, digest, header)

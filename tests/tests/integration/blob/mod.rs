@@ -1,6 +1,7 @@
 //! The transfer engine against Azurite, directly and through the fault proxy.
 
 mod auth;
+mod checksums;
 mod edge_cases;
 mod faults;
 mod list;
