@@ -47,13 +47,16 @@ fn upload_options(
     checksum: &str,
 ) -> PyResult<UploadOptions> {
     let transactional_checksum = match checksum {
+        "auto" => TransactionalChecksum::Auto,
         "md5" => TransactionalChecksum::Md5,
         "crc64" => TransactionalChecksum::Crc64,
         "none" => TransactionalChecksum::None,
         other => {
             return Err(invalid_input(
                 py,
-                format!("checksum={other:?} is not supported: use \"md5\", \"crc64\" or \"none\""),
+                format!(
+                    "checksum={other:?} is not supported: use \"auto\", \"md5\", \"crc64\" or \"none\""
+                ),
             ));
         }
     };
@@ -115,7 +118,7 @@ fn download_options(
 impl BlobStorePy {
     // --- upload_file -----------------------------------------------------------------
 
-    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "md5"))]
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "auto"))]
     #[allow(clippy::too_many_arguments)]
     fn upload_file(
         &self,
@@ -149,7 +152,7 @@ impl BlobStorePy {
         })
     }
 
-    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "md5"))]
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "auto"))]
     #[allow(clippy::too_many_arguments)]
     fn upload_file_async<'py>(
         &self,
@@ -185,7 +188,7 @@ impl BlobStorePy {
 
     // --- upload_bytes ----------------------------------------------------------------
 
-    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None, put_md5 = true, checksum = "md5"))]
+    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None, put_md5 = true, checksum = "auto"))]
     #[allow(clippy::too_many_arguments)]
     fn upload_bytes(
         &self,
@@ -210,7 +213,7 @@ impl BlobStorePy {
         })
     }
 
-    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None, put_md5 = true, checksum = "md5"))]
+    #[pyo3(signature = (container, name, data, *, overwrite = true, content_type = None, put_md5 = true, checksum = "auto"))]
     #[allow(clippy::too_many_arguments)]
     fn upload_bytes_async<'py>(
         &self,

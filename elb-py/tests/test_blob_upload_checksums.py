@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 from pathlib import Path
 
@@ -45,9 +46,55 @@ def test_upload_rejects_unknown_checksum(store: elb_py.BlobStore, container: str
         store.upload_bytes(container, "q.fa", b"x", checksum="sha256")  # type: ignore[arg-type]
 
 
+def test_upload_auto_falls_back_on_azurite(
+    store: elb_py.BlobStore, container: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The test Azurite runs without --loose, so it rejects x-ms-content-crc64 and the
+    # default checksum resends with Content-MD5.
+    caplog.set_level(logging.WARNING, logger="elb")
+    data = os.urandom(5 * 1024 * 1024 + 17)
+    source = tmp_path / "staged.bin"
+    source.write_bytes(data)
+    report = store.upload_file(container, "staged.bin", source, block_size=1024 * 1024)
+    assert report["blocks"] == 6
+    assert report["content_md5"] == hashlib.md5(data).hexdigest()
+
+    small = b">q\nACGT\n" * 10
+    report = store.upload_bytes(container, "small.fa", small, checksum="auto")
+    assert report["blocks"] == 0
+    assert report["content_md5"] == hashlib.md5(small).hexdigest()
+
+    download = store.download_file(container, "staged.bin", tmp_path / "copy.bin")
+    assert download["verified"] is True
+    assert (tmp_path / "copy.bin").read_bytes() == data
+    assert store.download_bytes(container, "small.fa") == small
+
+    # The store switched once, for both uploads.
+    warnings = [
+        record
+        for record in caplog.records
+        if record.levelno == logging.WARNING and "x-ms-content-crc64" in record.getMessage()
+    ]
+    assert len(warnings) == 1
+
+
+def test_upload_crc64_rejected_by_azurite(store: elb_py.BlobStore, container: str) -> None:
+    with pytest.raises(elb_py.InvalidInputError) as raised:
+        store.upload_bytes(container, "q.fa", b">q\nACGT\n", checksum="crc64")
+    message = str(raised.value)
+    assert "x-ms-content-crc64" in message
+    assert 'checksum="md5"' in message
+    assert "--loose" in message
+
+
 @pytest.mark.parametrize(
     ("checksum", "header"),
-    [("md5", "content-md5"), ("crc64", "x-ms-content-crc64"), ("none", None)],
+    [
+        ("auto", "x-ms-content-crc64"),
+        ("md5", "content-md5"),
+        ("crc64", "x-ms-content-crc64"),
+        ("none", None),
+    ],
 )
 def test_upload_checksum_header(
     canned: CannedServer, checksum: str, header: str | None
