@@ -201,7 +201,7 @@ impl BlobStore {
                         self.inner.authorizer.invalidate_token();
                         continue;
                     }
-                    if !is_retryable_status(status) {
+                    if !is_retryable(&error) {
                         return Err(error);
                     }
                     error
@@ -309,6 +309,8 @@ fn is_retryable(error: &Error) -> bool {
         return false;
     }
     match error.status() {
+        // A body that the service received damaged is sent again from the same buffer.
+        Some(_) if error.kind() == ErrorKind::Integrity => true,
         Some(status) => is_retryable_status(status),
         None => matches!(error.kind(), ErrorKind::Transport | ErrorKind::TimedOut),
     }

@@ -52,6 +52,7 @@ pub(crate) fn kind_of(status: u16, code: Option<&str>) -> ErrorKind {
         (412, _) => ErrorKind::PreconditionFailed,
         (408 | 504, _) => ErrorKind::TimedOut,
         (429 | 503, _) => ErrorKind::Throttled,
+        (400, Some("Md5Mismatch" | "Crc64Mismatch")) => ErrorKind::Integrity,
         (400 | 416, _) => ErrorKind::InvalidInput,
         _ => ErrorKind::Service,
     }
@@ -69,7 +70,15 @@ pub(crate) fn error_from_response(
     let code = service_error_code(headers)
         .map(str::to_owned)
         .or_else(|| xml_element(&body, "Code").map(str::to_owned));
-    let kind = kind_of(status, code.as_deref());
+    let mut kind = kind_of(status, code.as_deref());
+    // Azurite 3.35 reports a request body that does not match its Content-MD5 as
+    // InvalidOperation, where the Blob service uses Md5Mismatch.
+    if status == 400
+        && code.as_deref() == Some("InvalidOperation")
+        && body.contains("contentMD5 doesn't match")
+    {
+        kind = ErrorKind::Integrity;
+    }
     let resource = match (&request.container, &request.name) {
         (Some(container), Some(name)) => format!("blob {container}/{name}"),
         (Some(container), None) => format!("container {container}"),
@@ -92,6 +101,11 @@ pub(crate) fn error_from_response(
         ErrorKind::PermissionDenied => format!(
             "{} on {resource} is not permitted: grant the identity a data role such as \
              Storage Blob Data Contributor, or use a SAS with this permission",
+            request.operation
+        ),
+        ErrorKind::Integrity => format!(
+            "{} on {resource} failed because the service computed a different checksum of \
+             the request body, so the body changed on the way",
             request.operation
         ),
         _ => format!("{} on {resource} failed", request.operation),
@@ -160,6 +174,9 @@ mod tests {
             (409, Some("BlobAlreadyExists"), ErrorKind::AlreadyExists),
             (409, Some("LeaseIdMissing"), ErrorKind::Conflict),
             (412, Some("ConditionNotMet"), ErrorKind::PreconditionFailed),
+            (400, Some("Md5Mismatch"), ErrorKind::Integrity),
+            (400, Some("Crc64Mismatch"), ErrorKind::Integrity),
+            (400, Some("InvalidOperation"), ErrorKind::InvalidInput),
             (
                 403,
                 Some("AuthorizationPermissionMismatch"),

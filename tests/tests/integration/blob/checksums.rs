@@ -320,7 +320,7 @@ async fn explicit_crc64_fails_on_plain_azurite() {
 }
 
 #[tokio::test]
-async fn damaged_block_is_rejected_with_md5() {
+async fn damaged_block_is_sent_again() {
     let setup = Setup::start(&[]).await;
     let store = &setup.store;
     for checksum in [TransactionalChecksum::Md5, TransactionalChecksum::Auto] {
@@ -334,21 +334,62 @@ async fn damaged_block_is_rejected_with_md5() {
             Fault::CorruptRequestBody,
         ));
         let name = format!("damaged-{checksum:?}.bin");
-        let error = store
-            .upload_bytes("results", &name, content(STAGED_LEN, 7), &staged(checksum))
+        let data = content(STAGED_LEN, 7);
+        let report = store
+            .upload_bytes("results", &name, data.clone(), &staged(checksum))
             .await
-            .unwrap_err();
+            .unwrap();
         assert_eq!(damage.faults_injected(), 1, "{checksum:?}");
-        // Azurite 3.35 returns 400 InvalidOperation "Provided contentMD5 doesn't match.";
-        // the Blob service returns 400 Md5Mismatch.
-        assert_eq!(error.status(), Some(400), "{checksum:?}: {error:?}");
-        let cause = std::error::Error::source(&error).unwrap().to_string();
-        assert!(cause.contains("contentMD5"), "{checksum:?}: {cause}");
-        // Nothing was committed.
-        let missing = store.properties("results", &name).await.unwrap_err();
-        assert_eq!(missing.kind(), ErrorKind::NotFound, "{checksum:?}");
+        assert_eq!(report.content_md5, Some(md5_bytes(&data)), "{checksum:?}");
+
+        let (stored, download) = store
+            .download_bytes("results", &name, &DownloadOptions::default())
+            .await
+            .unwrap();
+        assert!(download.verified, "{checksum:?}");
+        assert_eq!(md5_bytes(&stored), md5_bytes(&data), "{checksum:?}");
         setup.proxy.clear_rules();
     }
+}
+
+#[tokio::test]
+async fn block_damaged_every_time_fails() {
+    let setup = Setup::start(&[]).await;
+    let store = &setup.store;
+    let damage = setup.proxy.add_rule(FaultRule::new(
+        Matcher::any()
+            .method(Method::PUT)
+            .query_contains("blockid=")
+            .header_present("content-md5"),
+        Fault::CorruptRequestBody,
+    ));
+    let error = store
+        .upload_bytes(
+            "results",
+            "damaged.bin",
+            content(STAGED_LEN, 9),
+            &staged(TransactionalChecksum::Md5),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Integrity, "{error:?}");
+    // Azurite 3.35 returns 400 InvalidOperation "Provided contentMD5 doesn't match.";
+    // the Blob service returns 400 Md5Mismatch.
+    assert_eq!(error.status(), Some(400), "{error:?}");
+    assert!(error.message().contains("changed on the way"), "{error}");
+    // Every attempt of the damaged block was sent again until the retries ran out.
+    let max_attempts = u64::from(short_retries().max_retries) + 1;
+    assert!(
+        damage.faults_injected() >= max_attempts,
+        "{}",
+        damage.faults_injected()
+    );
+    // Nothing was committed.
+    let missing = store
+        .properties("results", "damaged.bin")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
 }
 
 #[tokio::test]
