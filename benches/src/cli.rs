@@ -152,8 +152,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             .map(|workload| (workload.name.to_owned(), workload.description.clone()))
             .collect(),
         azurite_storage: match storage {
-            Storage::Memory => "in memory: --inMemoryPersistence".to_owned(),
-            Storage::Disk => "on disk: --location on a temporary folder".to_owned(),
+            Storage::Memory => "in memory: --inMemoryPersistence --loose".to_owned(),
+            Storage::Disk => "on disk: --location on a temporary folder, --loose".to_owned(),
         },
         command: std::env::var("ELB_BENCH_COMMAND")
             .unwrap_or_else(|_| format!("elb-benches run {}", args.join(" "))),

@@ -246,8 +246,9 @@ fn method_section(page: &mut String) {
         "elb runs at the library defaults (`TreeOptions::default()`): 4 MiB blocks and ranges, \
          32 requests in flight across files, the whole-content MD5 computed and stored on \
          upload and checked on download, and the automatic transactional checksum on every \
-         block: CRC-64, which Azurite rejects, so after the first block elb sends MD5 there \
-         and CRC-64 to the in-memory endpoint.",
+         block, which is CRC-64 at both endpoints. Azurite runs with `--loose`, because in \
+         its default strict mode it rejects the CRC-64 header, and elb would fall back to an \
+         MD5 per block. Loose Azurite accepts the header without checking it.",
         "azcopy tuned: `AZCOPY_CONCURRENCY_VALUE=32`, `--block-size-mb=8`, \
          `--check-length=false`, `--log-level=ERROR`, and an open pipe as stdin. At its \
          defaults, stdin is `/dev/null` as in ElasticBLAST, and azcopy 10.32.2 then spins one \

@@ -52,6 +52,9 @@ impl AzuriteProcess {
         command
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .args(["--disableTelemetry", "--skipApiVersionCheck", "--silent"])
+            // Loose mode accepts the `x-ms-content-crc64` header that the Blob service checks
+            // and elb sends by default, so elb's client work matches a real upload.
+            .arg("--loose")
             .current_dir(workspace.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|error| error.to_string())?)
