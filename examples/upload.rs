@@ -5,7 +5,8 @@
 //! ```
 //!
 //! A file goes to `PREFIX/<file name>` (or to the container's root); a directory's files go
-//! under `PREFIX/`, keeping their relative paths. Existing blobs are replaced.
+//! under `PREFIX/`, keeping their relative paths. Existing blobs are replaced. The container
+//! must exist, because the example does not create it.
 //!
 //! Settings (environment variables):
 //!
