@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use super::checksum::{OrderedMd5, TransactionalChecksum, encode_md5};
 use super::client::BlobStore;
 use super::plan::{BlockIds, MAX_BLOCKS};
+use super::progress::report_bytes;
 use super::request::BlobRequest;
 use super::source::Source;
 use super::upload::{MAX_BUFFERED_BYTES, UploadOptions, UploadReport, content_type, join_error};
@@ -36,6 +37,8 @@ impl BlobStore {
             )
             .with_target(self.blob_url(container, name)));
         }
+        // A reader's size is unknown, so its progress carries no total.
+        let total = source.size();
         let ids = BlockIds::random();
         let pool = Arc::new(Mutex::new(Vec::<BytesMut>::new()));
         // The whole-content MD5 runs on its own thread in block order, and each block's
@@ -90,6 +93,7 @@ impl BlobStore {
                 if let Some(condition) = self.put_first_block(&mut request, options).await? {
                     commit_condition = Some(condition);
                 }
+                report_bytes(options.progress.as_ref(), length, total);
                 reclaim(&pool, request.body);
             } else {
                 while tasks.len() >= in_flight {
@@ -97,6 +101,7 @@ impl BlobStore {
                 }
                 let store = self.clone();
                 let pool = pool.clone();
+                let progress = options.progress.clone();
                 let (container, name) = (container.to_owned(), name.to_owned());
                 tasks.spawn(async move {
                     let applied = store.resolve_checksum(requested);
@@ -106,6 +111,7 @@ impl BlobStore {
                     store
                         .send_with_checksum(&mut request, requested, None)
                         .await?;
+                    report_bytes(progress.as_ref(), length, total);
                     reclaim(&pool, request.body);
                     Ok(())
                 });

@@ -1,6 +1,7 @@
 //! Downloads: parallel ranged reads pinned to one ETag, resumed after a broken body, and
 //! verified against the stored MD5.
 
+use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
@@ -12,11 +13,12 @@ use tracing::Instrument;
 
 use super::client::{BlobStore, describe};
 use super::plan::{MIB, split_ranges};
+use super::progress::{BytesCallback, report_bytes};
 use super::upload::join_error;
 use crate::{Error, ErrorKind, Result};
 
 /// Settings of one download.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DownloadOptions {
     /// Bytes per ranged request.
     pub range_size: u64,
@@ -30,6 +32,22 @@ pub struct DownloadOptions {
     /// Off by default: the rename already keeps readers from seeing a partial file, and an
     /// `fsync` per file slows downloads of many small files.
     pub sync_file: bool,
+    /// Receives the bytes of each range once it was written to its destination (the file,
+    /// memory or writer); `None` for none. Ranges count before the MD5 check, so the sum can
+    /// reach the size of a download that then fails.
+    pub progress: Option<BytesCallback>,
+}
+
+impl fmt::Debug for DownloadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloadOptions")
+            .field("range_size", &self.range_size)
+            .field("concurrency", &self.concurrency)
+            .field("verify_md5", &self.verify_md5)
+            .field("sync_file", &self.sync_file)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for DownloadOptions {
@@ -39,6 +57,7 @@ impl Default for DownloadOptions {
             concurrency: 16,
             verify_md5: true,
             sync_file: false,
+            progress: None,
         }
     }
 }
@@ -233,8 +252,10 @@ impl BlobStore {
         // Without a stored MD5 there is nothing to compare, so the content is not hashed.
         let mut hasher = (options.verify_md5 && first.content_md5.is_some()).then(Md5::new);
         let total = first.total;
+        let progress = options.progress.as_ref();
         let mut written = first.data.len() as u64;
         hasher = write_chunk(writer, first.data.clone(), hasher).await?;
+        report_bytes(progress, written, Some(total));
 
         let done = first.data.len() as u64;
         let ranges: Vec<Range<u64>> = split_ranges(total - done, options.range_size)
@@ -246,8 +267,10 @@ impl BlobStore {
             .map(|range| self.read_range(container, name, &etag, range))
             .buffered(options.concurrency);
         while let Some(chunk) = chunks.try_next().await? {
-            written += chunk.len() as u64;
+            let length = chunk.len() as u64;
             hasher = write_chunk(writer, chunk, hasher).await?;
+            written += length;
+            report_bytes(progress, length, Some(total));
         }
         writer.flush().await.map_err(|error| {
             Error::new(ErrorKind::Transport, "failed to flush the download writer")

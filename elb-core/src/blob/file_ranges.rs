@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use super::client::BlobStore;
 use super::download::{DownloadOptions, FirstRange};
 use super::plan::split_ranges;
+use super::progress::report_bytes;
 use super::upload::{MAX_BUFFERED_BYTES, join_error};
 use crate::{Error, ErrorKind, Result};
 
@@ -53,6 +54,7 @@ impl BlobStore {
         if let Some(hasher) = &hasher {
             hasher.written(0..first_length);
         }
+        report_bytes(options.progress.as_ref(), first_length, Some(total));
 
         let pool = Arc::new(Mutex::new(Vec::<BytesMut>::new()));
         let mut tasks: JoinSet<Result<Range<u64>>> = JoinSet::new();
@@ -70,6 +72,7 @@ impl BlobStore {
             let (container, name, etag) =
                 (container.to_owned(), name.to_owned(), first.etag.clone());
             let (file, pool) = (file.clone(), pool.clone());
+            let progress = options.progress.clone();
             tasks.spawn(async move {
                 let buffer = pool.lock().expect("range pool lock").pop();
                 let buffer = buffer.unwrap_or_default();
@@ -78,6 +81,7 @@ impl BlobStore {
                     .await?;
                 let buffer = write_at(&file, data, range.start).await?;
                 pool.lock().expect("range pool lock").push(buffer);
+                report_bytes(progress.as_ref(), range.end - range.start, Some(total));
                 Ok(range)
             });
         }

@@ -95,6 +95,6 @@ pub mod zip;
 pub use delete_prefix::DELETE_CONCURRENCY;
 pub use list::{BlobItem, ListItem, ListOptions, ListPage};
 pub use pattern::{NamePatterns, PatternFilter};
-pub use progress::{ProgressCallback, ProgressEvent, ProgressStage};
+pub use progress::{BytesCallback, BytesProgress, ProgressCallback, ProgressEvent, ProgressStage};
 pub use tree::{FailedFile, PropertiesResult, TreeOptions, TreeReport};
 pub use zip::{ZipOptions, ZipReport};

@@ -1,6 +1,7 @@
-//! Progress events of multi-file transfers.
+//! Progress of transfers: byte counts of one blob's upload or download ([`BytesCallback`])
+//! and events of multi-file transfers ([`ProgressEvent`]).
 //!
-//! A transfer reports a [`ProgressEvent`] when it starts, when each file finishes or fails,
+//! A multi-file transfer reports a [`ProgressEvent`] when it starts, when each file finishes or fails,
 //! at most every [`BYTES_EVENT_INTERVAL`] while bytes move, and once at the end. Every event
 //! carries the running totals, so a caller can draw a progress bar from any single event.
 
@@ -12,6 +13,32 @@ use std::time::{Duration, Instant};
 
 /// A callback that receives progress events; it runs on the transfer's tasks, so keep it short.
 pub type ProgressCallback = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+/// A callback that receives the bytes of one blob's upload or download as they become safe:
+/// a block after its `Put Block` succeeded, a `Put Blob` after it succeeded, a range after it
+/// was written to its destination. Bytes of a retried request are passed once. It runs on
+/// the transfer's tasks, possibly on several threads at once, so keep it short.
+pub type BytesCallback = Arc<dyn Fn(BytesProgress) + Send + Sync>;
+
+/// One call of a [`BytesCallback`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BytesProgress {
+    /// Bytes that completed since the previous call; never 0.
+    pub bytes: u64,
+    /// The content's size in bytes, or `None` while it is unknown (an upload from a reader
+    /// that needs more than one block).
+    pub total: Option<u64>,
+}
+
+/// Passes `bytes` to `callback` unless there is no callback or `bytes` is 0.
+pub(crate) fn report_bytes(callback: Option<&BytesCallback>, bytes: u64, total: Option<u64>) {
+    if let Some(callback) = callback
+        && bytes > 0
+    {
+        callback(BytesProgress { bytes, total });
+    }
+}
 
 /// Minimum time between two [`ProgressStage::Bytes`] events of one transfer.
 pub const BYTES_EVENT_INTERVAL: Duration = Duration::from_millis(100);
@@ -49,7 +76,7 @@ pub struct ProgressEvent {
     pub files_failed: u64,
     /// Sum of the sizes of the selected files, in bytes.
     pub bytes_total: u64,
-    /// Bytes transferred so far.
+    /// Bytes transferred so far, including those of files that later failed.
     pub bytes_done: u64,
     /// The file that finished or failed (its path relative to the directory or prefix).
     pub file: Option<String>,
@@ -139,9 +166,12 @@ impl ProgressTracker {
     }
 
     /// Records a file skipped because its destination exists, and sends a
-    /// [`ProgressStage::FileSkipped`] event; its `bytes` count as done.
-    pub(crate) fn file_skipped(&self, file: &str, bytes: u64) {
-        self.bytes_done.fetch_add(bytes, Ordering::Relaxed);
+    /// [`ProgressStage::FileSkipped`] event; its size counts as done.
+    ///
+    /// `unreported_bytes` is the part of the file's size not yet passed to `add_bytes`.
+    pub(crate) fn file_skipped(&self, file: &str, unreported_bytes: u64) {
+        self.bytes_done
+            .fetch_add(unreported_bytes, Ordering::Relaxed);
         self.files_done.fetch_add(1, Ordering::Relaxed);
         self.emit(ProgressStage::FileSkipped, Some(file), None);
     }
@@ -244,5 +274,38 @@ mod tests {
             .count();
         assert!(bytes_events < 100, "{bytes_events} bytes events");
         assert_eq!(tracker.snapshot(ProgressStage::Bytes).bytes_done, 1_000_000);
+    }
+
+    #[test]
+    fn zero_bytes_are_not_reported() {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&calls);
+        let callback: BytesCallback = Arc::new(move |progress: BytesProgress| {
+            sink.lock().unwrap().push(progress);
+        });
+        report_bytes(Some(&callback), 0, Some(0));
+        report_bytes(Some(&callback), 7, None);
+        report_bytes(None, 5, Some(5));
+        let calls = calls.lock().unwrap();
+        assert_eq!(
+            *calls,
+            [BytesProgress {
+                bytes: 7,
+                total: None
+            }]
+        );
+    }
+
+    #[test]
+    fn options_debug_shows_whether_a_hook_is_set() {
+        let callback: BytesCallback = Arc::new(|_| {});
+        let upload = crate::blob::UploadOptions {
+            progress: Some(callback.clone()),
+            ..Default::default()
+        };
+        assert!(format!("{upload:?}").contains("progress: true"));
+        let download = crate::blob::DownloadOptions::default();
+        assert!(format!("{download:?}").contains("progress: false"));
+        assert!(format!("{download:?}").contains("range_size: 4194304"));
     }
 }

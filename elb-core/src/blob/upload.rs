@@ -1,6 +1,7 @@
 //! Uploads: one `Put Blob` for small content, parallel `Put Block` plus `Put Block List` for
 //! large content.
 
+use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use tracing::Instrument;
 use super::checksum::{MD5_HEADER, TransactionalChecksum, encode_md5};
 use super::client::{BlobStore, describe};
 use super::plan::{MIB, block_size_for, content_type_for};
+use super::progress::{BytesCallback, report_bytes};
 use super::request::BlobRequest;
 use super::source::Source;
 use crate::{Error, ErrorKind, Result};
@@ -22,7 +24,7 @@ use crate::{Error, ErrorKind, Result};
 pub const MAX_BUFFERED_BYTES: u64 = 64 * MIB;
 
 /// Settings of one upload.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct UploadOptions {
     /// Preferred block size in bytes; raised automatically to stay under 50,000 blocks.
     pub block_size: u64,
@@ -45,6 +47,26 @@ pub struct UploadOptions {
     /// stores the body. The default, [`TransactionalChecksum::Auto`], sends CRC-64 and
     /// switches the store to MD5 when the service rejects CRC-64.
     pub transactional_checksum: TransactionalChecksum,
+    /// Receives the bytes of each block once its `Put Block` succeeded, or of the whole
+    /// content once its `Put Blob` succeeded; `None` for none. Staged blocks count before
+    /// the final `Put Block List` commits them, so the sum can reach the size of an upload
+    /// that then fails.
+    pub progress: Option<BytesCallback>,
+}
+
+impl fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("block_size", &self.block_size)
+            .field("single_put_max", &self.single_put_max)
+            .field("concurrency", &self.concurrency)
+            .field("overwrite", &self.overwrite)
+            .field("content_type", &self.content_type)
+            .field("put_md5", &self.put_md5)
+            .field("transactional_checksum", &self.transactional_checksum)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for UploadOptions {
@@ -57,6 +79,7 @@ impl Default for UploadOptions {
             content_type: None,
             put_md5: true,
             transactional_checksum: TransactionalChecksum::Auto,
+            progress: None,
         }
     }
 }
@@ -274,6 +297,7 @@ impl BlobStore {
         let response = self
             .send_with_checksum(&mut request, requested, digest)
             .await?;
+        report_bytes(options.progress.as_ref(), bytes, Some(bytes));
         Ok(UploadReport {
             bytes,
             blocks: 0,

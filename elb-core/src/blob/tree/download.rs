@@ -1,6 +1,7 @@
 //! Downloading the blobs under a prefix to a local directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tracing::Instrument;
@@ -12,7 +13,7 @@ use crate::Result;
 use crate::blob::client::BlobStore;
 use crate::blob::download::DownloadOptions;
 use crate::blob::list::BlobItem;
-use crate::blob::progress::ProgressTracker;
+use crate::blob::progress::{BytesCallback, ProgressTracker};
 
 /// The blob and local path of one file's download.
 pub(crate) struct DownloadJob {
@@ -95,7 +96,11 @@ impl BlobStore {
         let (jobs, rejected) = plan_downloads(blobs, &prefix, &local_dir, options, &mut report);
         let files_total = (jobs.len() + rejected.len()) as u64;
         let bytes_total = jobs.iter().map(|job| job.size).sum();
-        let progress = ProgressTracker::start(options.progress.clone(), files_total, bytes_total);
+        let progress = Arc::new(ProgressTracker::start(
+            options.progress.clone(),
+            files_total,
+            bytes_total,
+        ));
         for failed in &rejected {
             progress.file_failed(&failed.path, &failed.error);
         }
@@ -105,11 +110,12 @@ impl BlobStore {
         if stop_early {
             report.cancelled += jobs.len() as u64;
         } else {
-            let transfer = |job: DownloadJob, concurrency: usize| {
+            let transfer = |job: DownloadJob, concurrency: usize, bytes: BytesCallback| {
                 let store = self.clone();
                 let container = container.to_owned();
                 let download = DownloadOptions {
                     concurrency,
+                    progress: Some(bytes),
                     ..options.download.clone()
                 };
                 async move {

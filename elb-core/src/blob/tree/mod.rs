@@ -41,15 +41,17 @@ pub struct TreeOptions {
     pub fail_fast: bool,
     /// Receives progress events; `None` for none.
     ///
-    /// NOTE: bytes are counted when a file finishes, because the single-blob upload and
-    /// download report no progress of their own. A large file therefore moves
-    /// `bytes_done` in one step, and no [`ProgressStage::Bytes`] events are sent.
+    /// Bytes count as each block is staged or each range is written, so a large file
+    /// moves `bytes_done` during its transfer, with [`ProgressStage::Bytes`] events at most
+    /// every [`BYTES_EVENT_INTERVAL`].
     ///
     /// [`ProgressStage::Bytes`]: super::progress::ProgressStage::Bytes
+    /// [`BYTES_EVENT_INTERVAL`]: super::progress::BYTES_EVENT_INTERVAL
     pub progress: Option<ProgressCallback>,
-    /// Settings of each file's upload; its `concurrency` and `overwrite` are set per file.
+    /// Settings of each file's upload; its `concurrency`, `overwrite` and `progress` are set
+    /// per file.
     pub upload: UploadOptions,
-    /// Settings of each file's download; its `concurrency` is set per file.
+    /// Settings of each file's download; its `concurrency` and `progress` are set per file.
     pub download: DownloadOptions,
 }
 

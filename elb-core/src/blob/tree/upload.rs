@@ -1,6 +1,7 @@
 //! Uploading a local directory tree to a blob prefix.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tracing::Instrument;
@@ -10,7 +11,7 @@ use super::run::{FileJob, FileOutcome, run_files};
 use super::{TreeOptions, TreeReport};
 use crate::blob::client::BlobStore;
 use crate::blob::plan::block_size_for;
-use crate::blob::progress::ProgressTracker;
+use crate::blob::progress::{BytesCallback, ProgressTracker};
 use crate::blob::upload::UploadOptions;
 use crate::{ErrorKind, Result};
 
@@ -83,16 +84,20 @@ impl BlobStore {
             });
         }
         let bytes_total = jobs.iter().map(|job| job.size).sum();
-        let progress =
-            ProgressTracker::start(options.progress.clone(), jobs.len() as u64, bytes_total);
+        let progress = Arc::new(ProgressTracker::start(
+            options.progress.clone(),
+            jobs.len() as u64,
+            bytes_total,
+        ));
 
-        let transfer = |file: LocalFile, concurrency: usize| {
+        let transfer = |file: LocalFile, concurrency: usize, bytes: BytesCallback| {
             let store = self.clone();
             let container = container.to_owned();
             let name = blob_name(&prefix, &file.relative);
             let upload = UploadOptions {
                 concurrency,
                 overwrite: options.overwrite,
+                progress: Some(bytes),
                 ..options.upload.clone()
             };
             async move {
