@@ -5,6 +5,7 @@ mod checksums;
 mod edge_cases;
 mod faults;
 mod list;
+mod progress;
 mod resume;
 mod throughput;
 mod transfer;
