@@ -11,6 +11,7 @@ use pyo3::pybacked::PyBackedBytes;
 use serde_json::json;
 
 use crate::blob::BlobStorePy;
+use crate::byte_progress::BytesProgressPy;
 use crate::convert::{BytesOut, Json, invalid_input};
 use crate::{logging, runtime};
 
@@ -114,11 +115,21 @@ fn download_options(
     Ok(options)
 }
 
+/// Wraps the `progress` keyword argument of `upload_file` and `download_file`.
+fn byte_progress(
+    py: Python<'_>,
+    callable: Option<Py<PyAny>>,
+) -> PyResult<Option<std::sync::Arc<BytesProgressPy>>> {
+    callable
+        .map(|callable| BytesProgressPy::new(py, callable))
+        .transpose()
+}
+
 #[pymethods]
 impl BlobStorePy {
     // --- upload_file -----------------------------------------------------------------
 
-    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "auto"))]
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "auto", progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn upload_file(
         &self,
@@ -132,8 +143,9 @@ impl BlobStorePy {
         concurrency: Option<usize>,
         put_md5: bool,
         checksum: &str,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Json> {
-        let options = upload_options(
+        let mut options = upload_options(
             py,
             overwrite,
             content_type,
@@ -142,17 +154,22 @@ impl BlobStorePy {
             put_md5,
             checksum,
         )?;
+        let progress = byte_progress(py, progress)?;
+        options.progress = progress.as_ref().map(BytesProgressPy::callback);
         logging::refresh_level(py);
         let store = self.store(py)?;
         runtime::block_on(py, async move {
             let report = store
                 .upload_file(&container, &name, &path, &options)
                 .await?;
+            if let Some(progress) = &progress {
+                progress.finish(report.bytes);
+            }
             Ok(upload_report(report))
         })
     }
 
-    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "auto"))]
+    #[pyo3(signature = (container, name, path, *, overwrite = true, content_type = None, block_size = None, concurrency = None, put_md5 = true, checksum = "auto", progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn upload_file_async<'py>(
         &self,
@@ -166,8 +183,9 @@ impl BlobStorePy {
         concurrency: Option<usize>,
         put_md5: bool,
         checksum: &str,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = upload_options(
+        let mut options = upload_options(
             py,
             overwrite,
             content_type,
@@ -176,12 +194,17 @@ impl BlobStorePy {
             put_md5,
             checksum,
         )?;
+        let progress = byte_progress(py, progress)?;
+        options.progress = progress.as_ref().map(BytesProgressPy::callback);
         logging::refresh_level(py);
         let store = self.store(py)?;
         runtime::spawn_awaitable(py, async move {
             let report = store
                 .upload_file(&container, &name, &path, &options)
                 .await?;
+            if let Some(progress) = &progress {
+                progress.finish(report.bytes);
+            }
             Ok(upload_report(report))
         })
     }
@@ -240,7 +263,7 @@ impl BlobStorePy {
 
     // --- download_file ---------------------------------------------------------------
 
-    #[pyo3(signature = (container, name, path, *, range_size = None, concurrency = None, verify_md5 = true))]
+    #[pyo3(signature = (container, name, path, *, range_size = None, concurrency = None, verify_md5 = true, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn download_file(
         &self,
@@ -251,19 +274,25 @@ impl BlobStorePy {
         range_size: Option<u64>,
         concurrency: Option<usize>,
         verify_md5: bool,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Json> {
-        let options = download_options(py, range_size, concurrency, verify_md5)?;
+        let mut options = download_options(py, range_size, concurrency, verify_md5)?;
+        let progress = byte_progress(py, progress)?;
+        options.progress = progress.as_ref().map(BytesProgressPy::callback);
         logging::refresh_level(py);
         let store = self.store(py)?;
         runtime::block_on(py, async move {
             let report = store
                 .download_file(&container, &name, &path, &options)
                 .await?;
+            if let Some(progress) = &progress {
+                progress.finish(report.bytes);
+            }
             Ok(Json(download_report(&report)))
         })
     }
 
-    #[pyo3(signature = (container, name, path, *, range_size = None, concurrency = None, verify_md5 = true))]
+    #[pyo3(signature = (container, name, path, *, range_size = None, concurrency = None, verify_md5 = true, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn download_file_async<'py>(
         &self,
@@ -274,14 +303,20 @@ impl BlobStorePy {
         range_size: Option<u64>,
         concurrency: Option<usize>,
         verify_md5: bool,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = download_options(py, range_size, concurrency, verify_md5)?;
+        let mut options = download_options(py, range_size, concurrency, verify_md5)?;
+        let progress = byte_progress(py, progress)?;
+        options.progress = progress.as_ref().map(BytesProgressPy::callback);
         logging::refresh_level(py);
         let store = self.store(py)?;
         runtime::spawn_awaitable(py, async move {
             let report = store
                 .download_file(&container, &name, &path, &options)
                 .await?;
+            if let Some(progress) = &progress {
+                progress.finish(report.bytes);
+            }
             Ok(Json(download_report(&report)))
         })
     }

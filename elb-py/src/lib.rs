@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod auth;
 mod blob;
+mod byte_progress;
 mod content;
 mod convert;
 mod credentials;

@@ -42,6 +42,7 @@ __version__: str
 
 _StrPath = str | os.PathLike[str]
 _ProgressCallback = Callable[[dict[str, Any]], object]
+_BytesProgressCallback = Callable[[int, int], object]
 
 class _BinaryWriter(Protocol):
     def write(self, data: bytes, /) -> int | None: ...
@@ -323,6 +324,7 @@ class BlobStore:
         concurrency: int | None = None,
         put_md5: bool = True,
         checksum: Literal["auto", "md5", "crc64", "none"] = "auto",
+        progress: _BytesProgressCallback | None = None,
     ) -> dict[str, Any]:
         """Upload a file in parallel blocks, storing its MD5.
 
@@ -342,6 +344,10 @@ class BlobStore:
                 The switch logs one warning and lasts for the store's lifetime),
                 ``"md5"`` (``Content-MD5``), ``"crc64"`` (``x-ms-content-crc64`` only) or
                 ``"none"``.
+            progress: Called with ``(bytes_done, bytes_total)`` as blocks are staged, at
+                most every 0.1 s, and once more with both equal to the size when the upload
+                succeeded. It runs on a worker thread with the GIL held, and an exception
+                it raises goes to ``sys.unraisablehook``.
 
         Returns:
             ``{"bytes", "blocks", "etag", "content_md5"}``; ``blocks`` is 0 for one request.
@@ -351,6 +357,7 @@ class BlobStore:
             AlreadyExistsError: ``overwrite`` is off and the blob exists.
             InvalidInputError: An unknown ``checksum``, a zero size or concurrency, or
                 ``checksum="crc64"`` on a service that rejects ``x-ms-content-crc64``.
+            TypeError: ``progress`` is not callable.
         """
 
     def upload_file_async(
@@ -365,6 +372,7 @@ class BlobStore:
         concurrency: int | None = None,
         put_md5: bool = True,
         checksum: Literal["auto", "md5", "crc64", "none"] = "auto",
+        progress: _BytesProgressCallback | None = None,
     ) -> Awaitable[dict[str, Any]]:
         """Awaitable form of :meth:`upload_file`."""
 
@@ -414,6 +422,7 @@ class BlobStore:
         range_size: int | None = None,
         concurrency: int | None = None,
         verify_md5: bool = True,
+        progress: _BytesProgressCallback | None = None,
     ) -> dict[str, Any]:
         """Download a blob to a file in parallel ranges, through a temporary file in the
         same folder that replaces ``path`` only when complete.
@@ -423,6 +432,10 @@ class BlobStore:
             concurrency: Maximum ranges in flight, which bounds memory use; default 16.
             verify_md5: Whether to compare the content with the blob's stored MD5, when it
                 has one.
+            progress: Called with ``(bytes_done, bytes_total)`` as ranges are written, at
+                most every 0.1 s, and once more with both equal to the size when the
+                download succeeded. It runs on a worker thread with the GIL held, and an
+                exception it raises goes to ``sys.unraisablehook``.
 
         Returns:
             ``{"bytes", "etag", "content_md5", "verified"}``.
@@ -430,6 +443,7 @@ class BlobStore:
         Raises:
             NotFoundError: The blob does not exist or the folder of ``path`` is missing.
             IntegrityError: The content does not match the blob's stored MD5.
+            TypeError: ``progress`` is not callable.
         """
 
     def download_file_async(
@@ -441,6 +455,7 @@ class BlobStore:
         range_size: int | None = None,
         concurrency: int | None = None,
         verify_md5: bool = True,
+        progress: _BytesProgressCallback | None = None,
     ) -> Awaitable[dict[str, Any]]:
         """Awaitable form of :meth:`download_file`."""
 
