@@ -85,6 +85,17 @@ pub(crate) fn error_from_response(
         _ => "account".to_owned(),
     };
     let message = match kind {
+        // A missing container fails every blob request in it, so the error names the
+        // container rather than the blob. Creating it is no fix for a delete.
+        ErrorKind::NotFound if code.as_deref() == Some("ContainerNotFound") => {
+            match &request.container {
+                Some(container) if request.operation.starts_with("delete") => {
+                    format!("container {container} not found")
+                }
+                Some(container) => container_not_found(container),
+                None => format!("{resource} not found"),
+            }
+        }
         ErrorKind::NotFound => format!("{resource} not found"),
         ErrorKind::AlreadyExists => format!("{resource} already exists"),
         ErrorKind::PreconditionFailed => {
@@ -98,8 +109,12 @@ pub(crate) fn error_from_response(
              for this account",
             request.operation
         ),
+        // Azurite 3.35 rejects a wrong Shared Key signature with 403 AuthorizationFailure,
+        // where the Blob service returns AuthenticationFailed, so a 403 may also mean a
+        // wrong key or SAS.
         ErrorKind::PermissionDenied => format!(
-            "{} on {resource} is not permitted: grant the identity a data role such as \
+            "{} on {resource} is not permitted: check that the account key or SAS is \
+             correct for this account, then grant the identity a data role such as \
              Storage Blob Data Contributor, or use a SAS with this permission",
             request.operation
         ),
@@ -125,6 +140,15 @@ pub(crate) fn error_from_response(
         error = error.with_source(ServiceMessage(first_line));
     }
     error
+}
+
+/// Returns the message for a request whose container does not exist.
+fn container_not_found(container: &str) -> String {
+    format!(
+        "container {container} not found: create it first, for example with \
+         BlobStore::create_container_if_missing (create_container in Python) or \
+         `az storage container create --name {container}`, or correct the container name"
+    )
 }
 
 /// Builds the error of a request that got no complete response.
@@ -212,6 +236,53 @@ mod tests {
         assert_eq!(error.message(), "blob queries/a.fa not found");
         let source = std::error::Error::source(&error).unwrap();
         assert_eq!(source.to_string(), "The specified blob does not exist.");
+    }
+
+    #[test]
+    fn missing_container_names_container_and_fix() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-ms-error-code",
+            HeaderValue::from_static("ContainerNotFound"),
+        );
+        let request =
+            BlobRequest::new("put blob", Method::PUT).blob("blast-db", "testdb/testdb.pin");
+        let error = error_from_response(&request, "t", 404, &headers, b"");
+        assert_eq!(error.kind(), ErrorKind::NotFound);
+        assert_eq!(error.code(), Some("ContainerNotFound"));
+        assert!(
+            error
+                .message()
+                .starts_with("container blast-db not found: create it first"),
+            "{}",
+            error.message()
+        );
+        assert!(
+            !error.message().contains("testdb.pin"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[test]
+    fn permission_denied_names_key_and_role() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-ms-error-code",
+            HeaderValue::from_static("AuthorizationFailure"),
+        );
+        let error = error_from_response(&request(), "t", 403, &headers, b"");
+        assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+        assert!(
+            error.message().contains("account key or SAS"),
+            "{}",
+            error.message()
+        );
+        assert!(
+            error.message().contains("Storage Blob Data Contributor"),
+            "{}",
+            error.message()
+        );
     }
 
     #[test]

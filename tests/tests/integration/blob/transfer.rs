@@ -427,6 +427,31 @@ async fn container_lifecycle() {
 }
 
 #[tokio::test]
+async fn upload_to_missing_container_names_container() {
+    let (_azurite, store) = http_store("queries").await;
+    let error = store
+        .upload_bytes(
+            "blast-db",
+            "testdb/testdb.pin",
+            Bytes::from_static(b"pin"),
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert_eq!(error.code(), Some("ContainerNotFound"));
+    assert!(
+        error
+            .message()
+            .starts_with("container blast-db not found: create it first"),
+        "{error}"
+    );
+
+    let error = store.delete_container("blast-db").await.unwrap_err();
+    assert_eq!(error.message(), "container blast-db not found");
+}
+
+#[tokio::test]
 async fn wrong_account_key_is_authentication_error() {
     let azurite = azurite_http().await;
     let auth = elb_core::blob::BlobAuth::shared_key(
@@ -450,6 +475,33 @@ async fn wrong_account_key_is_authentication_error() {
     assert_eq!(error.status(), Some(403));
     assert!(error.code().is_some());
     assert!(!format!("{error:?}").contains("d3Jvbmcga2V5"));
+}
+
+#[tokio::test]
+async fn wrong_account_key_message_names_key() {
+    let azurite = azurite_http().await;
+    let auth = elb_core::blob::BlobAuth::shared_key(
+        azurite.account_name(),
+        "d3Jvbmcga2V5IHdyb25nIGtleSB3cm9uZyBrZXk=",
+    );
+    let store = elb_core::blob::BlobStore::new(&azurite.blob_endpoint(), auth, options()).unwrap();
+    let error = store
+        .upload_bytes(
+            "results",
+            "a.bin",
+            Bytes::from_static(b"a"),
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    // Azurite 3.35 rejects a wrong Shared Key signature with 403 AuthorizationFailure.
+    assert_eq!(error.code(), Some("AuthorizationFailure"));
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied);
+    assert!(error.message().contains("account key or SAS"), "{error}");
+    assert!(
+        error.message().contains("Storage Blob Data Contributor"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
