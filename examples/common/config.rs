@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use elb_core::ErrorKind;
 use elb_core::auth::{CredentialKind, DefaultChain};
 use elb_core::blob::{BlobAuth, BlobOptions, BlobStore, BlobUrl};
 use elb_core::env::{EnvSource, ProcessEnv, non_empty};
@@ -208,12 +209,18 @@ pub fn namespace() -> String {
 /// Returns the kubeconfig path: the first entry of `KUBECONFIG`, or `~/.kube/config` when
 /// that file exists.
 pub fn kubeconfig_path() -> Option<PathBuf> {
-    if let Some(list) = std::env::var_os("KUBECONFIG").filter(|value| !value.is_empty()) {
-        return std::env::split_paths(&list).next();
+    if let Some(path) = kubeconfig_env_path() {
+        return Some(path);
     }
     let home = std::env::var_os("HOME").filter(|value| !value.is_empty())?;
     let path = PathBuf::from(home).join(".kube").join("config");
     path.is_file().then_some(path)
+}
+
+/// Returns the first entry of `KUBECONFIG`, when it is set.
+fn kubeconfig_env_path() -> Option<PathBuf> {
+    let list = std::env::var_os("KUBECONFIG").filter(|value| !value.is_empty())?;
+    std::env::split_paths(&list).next()
 }
 
 /// Connects to the cluster of the kubeconfig, with the context of `ELB_KUBE_CONTEXT` or the
@@ -221,8 +228,9 @@ pub fn kubeconfig_path() -> Option<PathBuf> {
 ///
 /// # Errors
 ///
-/// Returns [`ExampleError::Missing`] when there is no kubeconfig, and the connection error
-/// for an unreadable one.
+/// Returns [`ExampleError::Missing`] when there is no kubeconfig, [`ExampleError::Other`]
+/// when `KUBECONFIG` names a file that does not exist, and the connection error for an
+/// unreadable one.
 pub async fn kube_client(example: &str) -> Result<kube::Client, ExampleError> {
     let Some(path) = kubeconfig_path() else {
         return Err(Missing::new(example)
@@ -234,7 +242,22 @@ pub async fn kube_client(example: &str) -> Result<kube::Client, ExampleError> {
             .into());
     };
     let context = var("ELB_KUBE_CONTEXT");
-    Ok(connect_kubeconfig(&KubeconfigSource::Path(path), context.as_deref()).await?)
+    let source = KubeconfigSource::Path(path.clone());
+    match connect_kubeconfig(&source, context.as_deref()).await {
+        Ok(client) => Ok(client),
+        Err(error)
+            if error.kind() == ErrorKind::NotFound
+                && kubeconfig_env_path().as_ref() == Some(&path) =>
+        {
+            Err(ExampleError::Other(format!(
+                "kubeconfig file {} named by KUBECONFIG not found: set KUBECONFIG to the \
+                 kubeconfig of the AKS cluster, or unset it to use ~/.kube/config, which \
+                 `az aks get-credentials` writes",
+                path.display()
+            )))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Splits `<container>[/<prefix>]` into the container and the prefix.

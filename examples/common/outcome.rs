@@ -83,15 +83,31 @@ where
         Err(error) => {
             eprintln!("error: {error}");
             if let ExampleError::Failed(error) = &error {
-                let mut cause = std::error::Error::source(error);
-                while let Some(current) = cause {
-                    eprintln!("  caused by: {current}");
-                    cause = current.source();
+                for cause in distinct_causes(error) {
+                    eprintln!("  caused by: {cause}");
                 }
             }
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+/// Returns the texts of the causes of `error`, leaving out each one whose text equals the
+/// error's message or a cause already listed, because some libraries wrap an error in
+/// another with the same text.
+fn distinct_causes(error: &elb_core::Error) -> Vec<String> {
+    let mut printed = vec![error.to_string(), error.message().to_owned()];
+    let mut causes = Vec::new();
+    let mut cause = std::error::Error::source(error);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !printed.contains(&text) {
+            causes.push(text.clone());
+            printed.push(text);
+        }
+        cause = current.source();
+    }
+    causes
 }
 
 /// Formats a byte count with a binary unit, such as `3.7 MiB`.
@@ -125,6 +141,47 @@ mod tests {
         assert_eq!(format_bytes(1023), "1023 B");
         assert_eq!(format_bytes(1536), "1.5 KiB");
         assert_eq!(format_bytes(4 * 1024 * 1024), "4.0 MiB");
+    }
+
+    /// An error with a fixed text and an optional cause.
+    #[derive(Debug)]
+    struct Text(&'static str, Option<Box<Text>>);
+
+    impl fmt::Display for Text {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Text {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|source| source as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn causes_skip_repeated_text() {
+        let inner = Text("connection refused", None);
+        let wrapper = Text("connection refused", Some(Box::new(inner)));
+        let middle = Text("cannot list pods", Some(Box::new(wrapper)));
+        let outer = Text("cannot reach the cluster", Some(Box::new(middle)));
+        let error =
+            elb_core::Error::new(elb_core::ErrorKind::Transport, "cannot reach the cluster")
+                .with_source(outer);
+        assert_eq!(
+            distinct_causes(&error),
+            vec!["cannot list pods", "connection refused"]
+        );
+    }
+
+    #[test]
+    fn causes_keep_distinct_text() {
+        let error = elb_core::Error::new(elb_core::ErrorKind::Service, "put blob failed")
+            .with_status(500)
+            .with_source(Text("internal error", None));
+        assert_eq!(distinct_causes(&error), vec!["internal error"]);
     }
 
     #[test]

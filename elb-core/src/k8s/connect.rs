@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
 use kube::client::ClientBuilder;
-use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig};
+use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -117,8 +117,8 @@ pub async fn connect_in_cluster(env: &dyn EnvSource, paths: &InClusterPaths) -> 
 ///
 /// # Errors
 ///
-/// Returns [`ErrorKind::InvalidInput`] when the kubeconfig cannot be read or lacks the
-/// context.
+/// Returns [`ErrorKind::NotFound`] when the kubeconfig file does not exist, and
+/// [`ErrorKind::InvalidInput`] when it cannot be read or lacks the context.
 pub async fn connect_kubeconfig(
     source: &KubeconfigSource,
     context: Option<&str>,
@@ -136,8 +136,8 @@ pub async fn connect_kubeconfig(
 ///
 /// # Errors
 ///
-/// Returns [`ErrorKind::InvalidInput`] when the kubeconfig cannot be read or lacks the
-/// context. Token failures surface on the first request as [`ErrorKind::Authentication`].
+/// Returns [`ErrorKind::NotFound`] when the kubeconfig file does not exist, and
+/// [`ErrorKind::InvalidInput`] when it cannot be read or lacks the context. Token failures surface on the first request as [`ErrorKind::Authentication`].
 pub async fn connect_entra(
     source: &KubeconfigSource,
     context: Option<&str>,
@@ -160,11 +160,21 @@ async fn load_kubeconfig(source: &KubeconfigSource, context: Option<&str>) -> Re
         ),
         KubeconfigSource::Yaml(text) => (Kubeconfig::from_yaml(text), "kubeconfig text".to_owned()),
     };
-    let kubeconfig = kubeconfig.map_err(|source| {
-        Error::invalid_input(format!(
+    let kubeconfig = kubeconfig.map_err(|source| match &source {
+        KubeconfigError::ReadConfig(io, path) if io.kind() == std::io::ErrorKind::NotFound => {
+            Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "kubeconfig file {} not found: pass the path of an existing kubeconfig, \
+                     such as the ~/.kube/config that `az aks get-credentials` writes",
+                    path.display()
+                ),
+            )
+        }
+        _ => Error::invalid_input(format!(
             "cannot read {origin}: check that it is a valid kubeconfig"
         ))
-        .with_source(source)
+        .with_source(source),
     })?;
     let options = KubeConfigOptions {
         context: context.map(str::to_owned),
@@ -261,6 +271,20 @@ mod tests {
         let printed = format!("{source:?}");
         assert!(!printed.contains("secret-token"), "{printed}");
         assert_eq!(printed, "Yaml(39 bytes)");
+    }
+
+    #[tokio::test]
+    async fn missing_kubeconfig_file_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nonexistent");
+        let error = connect_kubeconfig(&KubeconfigSource::Path(path.clone()), None)
+            .await
+            .err()
+            .expect("connect fails");
+        assert_eq!(error.kind(), ErrorKind::NotFound);
+        let expected = format!("kubeconfig file {} not found:", path.display());
+        assert!(error.message().starts_with(&expected), "{error}");
+        assert!(!error.message().contains("valid kubeconfig"), "{error}");
     }
 
     #[tokio::test]

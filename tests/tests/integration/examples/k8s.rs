@@ -380,6 +380,23 @@ async fn health_degraded_exits_nonzero() {
 }
 
 #[test]
+fn health_missing_kubeconfig_names_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nonexistent");
+    let binary = build_example("health");
+    let output = run_example(&binary, &[], &[("KUBECONFIG", path.display().to_string())]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    let expected = format!(
+        "error: kubeconfig file {} named by KUBECONFIG not found: set KUBECONFIG",
+        path.display()
+    );
+    assert!(message.contains(&expected), "{message}");
+    assert!(!message.contains("valid kubeconfig"), "{message}");
+    assert!(!message.contains("caused by"), "{message}");
+}
+
+#[test]
 fn k8s_examples_without_configuration_list_needs() {
     for (example, args, needed) in [
         ("search", vec!["q.fa"], vec!["ELB_DB", "ELB_BLAST_IMAGE"]),
