@@ -54,6 +54,23 @@ async fn download() -> Result<(), ExampleError> {
         .download_prefix(&container, &prefix, local_dir, &options)
         .await?
         .ensure_success()?;
+    // An empty result is most often a mistyped prefix or job id, so it is an error rather
+    // than a download of nothing. Files that exist locally already count as found.
+    if report.files == 0 && report.skipped_existing == 0 {
+        let message = if report.skipped == 0 {
+            format!(
+                "no blobs found under {container}/{prefix}: check the container and the \
+                 prefix, such as the job id"
+            )
+        } else {
+            format!(
+                "none of the {} blobs under {container}/{prefix} matched the --include and \
+                 --exclude patterns: check the patterns",
+                report.skipped
+            )
+        };
+        return Err(ExampleError::Other(message));
+    }
     println!(
         "downloaded {} files, {} to {local_dir} in {}; {} left out by the patterns",
         report.files,

@@ -193,6 +193,47 @@ async fn download_selects_by_patterns() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_of_empty_prefix_fails() {
+    let setup = Setup::start().await;
+    setup.upload_tree("run5");
+    let binary = build_example("download");
+    let local = tempfile::tempdir().unwrap();
+    let output = run_example(
+        &binary,
+        &["results/NOPE", local.path().to_str().unwrap()],
+        &setup.env(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("error: no blobs found under results/NOPE"),
+        "{message}"
+    );
+    assert!(
+        !stdout(&output).contains("downloaded"),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = run_example(
+        &binary,
+        &[
+            "results/run5",
+            local.path().to_str().unwrap(),
+            "--include",
+            "*.nothing",
+        ],
+        &setup.env(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("error: none of the 9 blobs under results/run5 matched"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zip_results_matches_tree() {
     let setup = Setup::start().await;
     setup.upload_tree("run3");
