@@ -19,11 +19,13 @@
 //! It prints one line per step, progress bars on stderr during transfers, and a summary with
 //! timings. It exits 1 with the error when a step fails.
 //!
-//! Options: `--out PATH` sets where the ZIP goes (default `target/quickstart/results.zip`).
-//! Nothing is sent anywhere but 127.0.0.1.
+//! Options: `--out PATH` sets where the ZIP goes (default `target/quickstart/results.zip`),
+//! and `--help` prints the usage. Nothing is sent anywhere but 127.0.0.1.
 
 #[path = "quickstart/local.rs"]
 mod local;
+#[path = "quickstart/options.rs"]
+mod options;
 #[path = "quickstart/results.rs"]
 mod results;
 #[path = "quickstart/steps.rs"]
@@ -70,19 +72,11 @@ fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
 }
 
-fn output_path() -> Result<PathBuf, ExampleError> {
-    let mut args = std::env::args().skip(1);
-    match (args.next().as_deref(), args.next()) {
-        (None, _) => {
-            let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-            let root = manifest.parent().unwrap_or(manifest);
-            Ok(root.join("target/quickstart/results.zip"))
-        }
-        (Some("--out"), Some(path)) => Ok(PathBuf::from(path)),
-        (Some(other), _) => Err(ExampleError::Other(format!(
-            "invalid argument {other:?}: the only option is --out PATH (where the results ZIP goes)"
-        ))),
-    }
+/// Returns the default path of the results ZIP, in the repository's `target/` folder.
+fn default_output_path() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.parent().unwrap_or(manifest);
+    root.join("target/quickstart/results.zip")
 }
 
 /// Finds the one `job-<32 hex>` folder of the result tree; its name is the search id.
@@ -108,7 +102,13 @@ fn result_folder() -> Result<(String, PathBuf), ExampleError> {
 }
 
 async fn quickstart() -> Result<(), ExampleError> {
-    let zip_path = output_path()?;
+    let zip_path = match options::parse(std::env::args().skip(1), default_output_path())? {
+        options::Command::Help => {
+            println!("{}", options::USAGE);
+            return Ok(());
+        }
+        options::Command::Run(path) => path,
+    };
     let (elb_job_id, tree) = result_folder()?;
     let mut steps = Steps::new(11);
     println!("elb quickstart: the ElasticBLAST flow on local servers (127.0.0.1 only)");
@@ -320,9 +320,13 @@ async fn quickstart() -> Result<(), ExampleError> {
     let zip_report = steps
         .run("download the results as a ZIP", async {
             if let Some(folder) = zip_path.parent() {
-                std::fs::create_dir_all(folder)?;
+                std::fs::create_dir_all(folder).map_err(|error| {
+                    ExampleError::Other(format!("cannot create {}: {error}", folder.display()))
+                })?;
             }
-            let file = tokio::fs::File::create(&zip_path).await?;
+            let file = tokio::fs::File::create(&zip_path).await.map_err(|error| {
+                ExampleError::Other(format!("cannot create {}: {error}", zip_path.display()))
+            })?;
             let bar = ProgressBar::new("streaming results ZIP");
             let zip_options = ZipOptions {
                 progress: Some(bar.callback()),
@@ -345,8 +349,10 @@ async fn quickstart() -> Result<(), ExampleError> {
         .run("verify the ZIP", async {
             let verified = verify::verify_zip(&zip_path, &tree).map_err(ExampleError::Other)?;
             let detail = format!(
-                "verified {} of {} entries: each MD5 equals its source file's in data/{RESULT_TREE}",
-                verified.entries, verified.sources
+                "verified {} of {} entries: each MD5 equals its source file's in {}",
+                verified.entries,
+                verified.sources,
+                options::display_path(&data_dir().join(RESULT_TREE)).display()
             );
             Ok((verified, detail))
         })
