@@ -17,6 +17,9 @@ class _AccessToken(NamedTuple):
     token: str
     expires_on: int
 
+    def __repr__(self) -> str:
+        return f"AccessToken(token='***', expires_on={self.expires_on})"
+
 
 class _AccessTokenInfo:
     """An access token with its expiry, type and suggested refresh time."""
