@@ -4,8 +4,8 @@ Kubernetes objects of ElasticBLAST searches.
 Every network operation has two calling styles, except the ``KubeClient`` constructors,
 which only block. The plain name blocks the calling thread with the GIL released, so
 threads (such as FastAPI's thread pool) run operations in parallel. The same name with an
-``_async`` suffix returns an awaitable for asyncio, and cancelling it aborts the operation. Rust log events reach the standard ``logging`` module under the ``elb``
-logger.
+``_async`` suffix returns an awaitable for asyncio, and cancelling it aborts the operation.
+Rust log events reach the standard ``logging`` module under the ``elb`` logger.
 
 Objects stay usable in a child created by ``os.fork()`` after the parent used them, as under
 gunicorn ``--preload`` or multiprocessing's ``fork`` start method: the child starts its own
