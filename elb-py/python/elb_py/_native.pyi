@@ -441,7 +441,7 @@ class BlobStore:
             ``{"bytes", "etag", "content_md5", "verified"}``.
 
         Raises:
-            NotFoundError: The blob does not exist or the folder of ``path`` is missing.
+            NotFoundError: The blob does not exist. Missing folders of ``path`` are created.
             IntegrityError: The content does not match the blob's stored MD5.
             TypeError: ``progress`` is not callable.
         """
