@@ -137,7 +137,8 @@ pub async fn connect_kubeconfig(
 /// # Errors
 ///
 /// Returns [`ErrorKind::NotFound`] when the kubeconfig file does not exist, and
-/// [`ErrorKind::InvalidInput`] when it cannot be read or lacks the context. Token failures surface on the first request as [`ErrorKind::Authentication`].
+/// [`ErrorKind::InvalidInput`] when it cannot be read or lacks the context. Token failures
+/// surface on the first request as [`ErrorKind::Authentication`].
 pub async fn connect_entra(
     source: &KubeconfigSource,
     context: Option<&str>,
