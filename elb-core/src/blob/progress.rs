@@ -3,7 +3,8 @@
 //!
 //! A multi-file transfer reports a [`ProgressEvent`] when it starts, when each file finishes
 //! or fails, at most every [`BYTES_EVENT_INTERVAL`] while bytes move, and once at the end.
-//! Every event carries the running totals, so a caller can draw a progress bar from any single event.
+//! Every event carries the running totals, so a caller can draw a progress bar from any
+//! single event.
 
 use std::fmt;
 use std::sync::Arc;
