@@ -12,6 +12,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tracing::Instrument;
 
 use super::client::{BlobStore, describe};
+use super::file_ranges::RangeBuffers;
 use super::plan::{MIB, split_ranges};
 use super::progress::{BytesCallback, report_bytes};
 use super::upload::join_error;
@@ -100,7 +101,20 @@ impl BlobStore {
         path: impl AsRef<Path>,
         options: &DownloadOptions,
     ) -> Result<DownloadReport> {
-        let path = path.as_ref();
+        self.download_file_with_buffers(container, name, path.as_ref(), options, None)
+            .await
+    }
+
+    /// Downloads a blob to a file as [`BlobStore::download_file`] does, taking range buffers
+    /// from `buffers` when given, so that the files of one transfer share them.
+    pub(crate) async fn download_file_with_buffers(
+        &self,
+        container: &str,
+        name: &str,
+        path: &Path,
+        options: &DownloadOptions,
+        buffers: Option<RangeBuffers>,
+    ) -> Result<DownloadReport> {
         let folder = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
@@ -141,7 +155,8 @@ impl BlobStore {
             blob.container = container,
             blob.name = name
         );
-        let operation = self.download_to_open_file(container, name, file, options);
+        let buffers = buffers.unwrap_or_default();
+        let operation = self.download_to_open_file(container, name, file, options, buffers);
         let report = self
             .with_deadline(
                 &describe("download", container, name),
@@ -225,13 +240,14 @@ impl BlobStore {
         name: &str,
         file: std::fs::File,
         options: &DownloadOptions,
+        buffers: RangeBuffers,
     ) -> Result<DownloadReport> {
         check_options(options)?;
         let first = self
             .first_range(container, name, options.range_size)
             .await?;
         let ranges = self
-            .download_ranges_to_file(container, name, &first, file, options)
+            .download_ranges_to_file(container, name, &first, file, options, buffers)
             .await?;
         self.verify(container, name, first, ranges.written, ranges.md5)
     }

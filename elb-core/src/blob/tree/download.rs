@@ -12,6 +12,7 @@ use super::{FailedFile, TreeOptions, TreeReport};
 use crate::Result;
 use crate::blob::client::BlobStore;
 use crate::blob::download::DownloadOptions;
+use crate::blob::file_ranges::RangeBuffers;
 use crate::blob::list::BlobItem;
 use crate::blob::progress::{BytesCallback, ProgressTracker};
 
@@ -110,8 +111,10 @@ impl BlobStore {
         if stop_early {
             report.cancelled += jobs.len() as u64;
         } else {
+            let buffers = RangeBuffers::default();
             let transfer = |job: DownloadJob, concurrency: usize, bytes: BytesCallback| {
                 let store = self.clone();
+                let buffers = buffers.clone();
                 let container = container.to_owned();
                 let download = DownloadOptions {
                     concurrency,
@@ -125,7 +128,13 @@ impl BlobStore {
                             .map_err(|error| io_error(parent, error))?;
                     }
                     let downloaded = store
-                        .download_file(&container, &job.name, &job.path, &download)
+                        .download_file_with_buffers(
+                            &container,
+                            &job.name,
+                            &job.path,
+                            &download,
+                            Some(buffers),
+                        )
                         .await?;
                     Ok(FileOutcome::Done(downloaded.bytes))
                 }
