@@ -78,7 +78,7 @@ async fn bearer_token_round_trip_over_https() {
     .unwrap();
 
     assert!(store.create_container_if_missing("queries").await.unwrap());
-    let path = std::path::Path::new(DATA).join("queries/pathogen-1000.fa");
+    let path = data_dir().join("queries/pathogen-1000.fa");
     let options = UploadOptions {
         block_size: 512 * 1024,
         single_put_max: 512 * 1024,
@@ -175,7 +175,7 @@ async fn account_sas_round_trip() {
     let url = BlobUrl::parse(&blob_url).unwrap();
     assert!(!url.to_string().contains("sig="));
     let store = BlobStore::from_url(&url, BlobAuth::Anonymous, options()).unwrap();
-    let path = std::path::Path::new(DATA).join("queries/pathogen-100.fa");
+    let path = data_dir().join("queries/pathogen-100.fa");
     store
         .upload_file(
             url.container().unwrap(),

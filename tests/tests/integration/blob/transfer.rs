@@ -1,7 +1,5 @@
 //! Uploads, downloads and single-blob operations against Azurite with Shared Key over HTTP.
 
-use std::path::Path;
-
 use crate::blob_support::*;
 use bytes::Bytes;
 use elb_core::ErrorKind;
@@ -32,7 +30,7 @@ fn small_ranges(range_size: u64) -> DownloadOptions {
 async fn query_files_round_trip_with_md5() {
     let (_azurite, store) = http_store("queries").await;
     let out = tempfile::tempdir().unwrap();
-    let queries = Path::new(DATA).join("queries");
+    let queries = data_dir().join("queries");
     for entry in std::fs::read_dir(&queries).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
@@ -86,7 +84,7 @@ async fn blast_db_files_round_trip() {
         sync_file: true,
         ..small_ranges(5 * KIB)
     };
-    for entry in std::fs::read_dir(Path::new(DATA).join("blastdb")).unwrap() {
+    for entry in std::fs::read_dir(data_dir().join("blastdb")).unwrap() {
         let path = entry.unwrap().path();
         let name = format!("testdb/{}", path.file_name().unwrap().to_str().unwrap());
         store
@@ -303,7 +301,7 @@ async fn uncommitted_blocks_recovered_without_overwrite() {
 #[tokio::test]
 async fn reader_upload_and_writer_download() {
     let (_azurite, store) = http_store("results").await;
-    let path = Path::new(DATA).join("queries/pathogen-100.fa");
+    let path = data_dir().join("queries/pathogen-100.fa");
     let expected = std::fs::read(&path).unwrap();
 
     let file = tokio::fs::File::open(&path).await.unwrap();

@@ -10,8 +10,14 @@ use elb_core::blob::{BlobAuth, BlobOptions, BlobStore, RetryOptions};
 use elb_test_servers::azurite::{Azurite, AzuriteMode};
 use md5::{Digest, Md5};
 
-/// The real data files of the project.
-pub const DATA: &str = "/work/shared/data";
+/// Returns the real data folder (read-only) that contains the queries, the BLAST database
+/// and the result trees: `ELB_DATA_DIR` when set, else `shared/data` beside the repository.
+pub fn data_dir() -> PathBuf {
+    match std::env::var_os("ELB_DATA_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => elb_test_servers::azurite::repo_root().join("../shared/data"),
+    }
+}
 
 /// Retries short enough that failing tests end quickly.
 pub fn short_retries() -> RetryOptions {

@@ -81,14 +81,7 @@ pub async fn put_blob_without_md5(store: &BlobStore, container: &str, name: &str
     store.send(&commit).await.unwrap();
 }
 
-/// Returns the real data folder (read-only) that contains the result trees and the database:
-/// `ELB_DATA_DIR` when set, else `shared/data` beside the repository.
-pub fn data_dir() -> PathBuf {
-    match std::env::var_os("ELB_DATA_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => elb_test_servers::azurite::repo_root().join("../shared/data"),
-    }
-}
+pub use crate::blob_support::data_dir;
 
 /// Returns the first real result tree: the `job-<id>` folder of a completed search.
 pub fn result_tree(search: &str) -> PathBuf {
