@@ -39,8 +39,8 @@ pub(crate) fn python_to_json(object: &Bound<'_, PyAny>) -> PyResult<Value> {
 ///
 /// The kube client contains a connection pool and, with bearer tokens, a task on the runtime
 /// that created it. A child created by `fork()` can use neither, so the object keeps how it
-/// connected, and the first call in a child connects again: it reads the kubeconfig or the
-/// service-account files again and blocks the calling thread until it is connected.
+/// connected, and the first call in a child connects again. That call reads the kubeconfig
+/// or the service-account files again and blocks the calling thread until it is connected.
 #[pyclass(frozen, name = "KubeClient", module = "elb_py._native")]
 pub(crate) struct KubeClientPy {
     client: PerProcess<kube::Client>,

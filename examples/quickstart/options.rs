@@ -17,7 +17,7 @@ Options:
               is created)
   --help      print this text and exit";
 
-/// What the command line asks for.
+/// The action that the command-line arguments select.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Command {
     /// Print the usage text.

@@ -7,9 +7,9 @@ use rand::Rng;
 
 /// Retry, timeout and deadline settings of a [`BlobStore`](super::BlobStore).
 ///
-/// Retried: HTTP 408, 429, 500, 502, 503 and 504, a 400 that says the request body did not
-/// match its checksum (`Md5Mismatch`, `Crc64Mismatch`), connection failures and resets,
-/// bodies that end early, and timeouts. Every other status fails at once, and so does a 500
+/// Retried: HTTP 408, 429, 500, 502, 503 and 504, a 400 whose error code reports that the
+/// request body did not match its checksum (`Md5Mismatch`, `Crc64Mismatch`), connection
+/// failures and resets, bodies that end early, and timeouts. Every other status fails at once, and so does a 500
 /// with the error code `FeatureNotSupported`.
 #[derive(Clone, Debug)]
 pub struct RetryOptions {

@@ -102,10 +102,10 @@ impl BlobStore {
     ///
     /// # Errors
     ///
-    /// Fails when the file cannot be read or is a directory, with [`ErrorKind::Integrity`]
-    /// when its size or modification time changed during the upload (nothing is committed
-    /// then), with [`ErrorKind::AlreadyExists`] when `overwrite` is off and the blob exists,
-    /// and with the typed error of a failed request.
+    /// Fails when the file cannot be read or is a directory. Returns
+    /// [`ErrorKind::Integrity`] when its size or modification time changed during the upload,
+    /// and then nothing is committed. Returns [`ErrorKind::AlreadyExists`] when `overwrite` is
+    /// off and the blob exists, and the typed error of any failed request.
     ///
     /// # Cancel safety
     ///

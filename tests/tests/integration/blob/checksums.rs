@@ -363,6 +363,7 @@ async fn block_damaged_every_time_fails() {
             .header_present("content-md5"),
         Fault::CorruptRequestBody,
     ));
+
     let error = store
         .upload_bytes(
             "results",
@@ -373,10 +374,11 @@ async fn block_damaged_every_time_fails() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Integrity, "{error:?}");
-    // Azurite 3.35 returns 400 InvalidOperation "Provided contentMD5 doesn't match.";
+    // Azurite 3.35 returns 400 InvalidOperation "Provided contentMD5 doesn't match.", and
     // the Blob service returns 400 Md5Mismatch.
     assert_eq!(error.status(), Some(400), "{error:?}");
     assert!(error.message().contains("changed on the way"), "{error}");
+
     // Every attempt of the damaged block was sent again until the retries ran out.
     let max_attempts = u64::from(short_retries().max_retries) + 1;
     assert!(
@@ -384,6 +386,7 @@ async fn block_damaged_every_time_fails() {
         "{}",
         damage.faults_injected()
     );
+
     // Nothing was committed.
     let missing = store
         .properties("results", "damaged.bin")
